@@ -1,0 +1,47 @@
+# Relais. `make run` and `make test` do all the set-up themselves (virtualenv, packages,
+# compiled catalogs); `make install` does the set-up alone and is quick when nothing changed.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BABEL := $(VENV)/bin/pybabel
+STAMP := $(VENV)/.installed-stamp
+PO := $(wildcard locales/*/LC_MESSAGES/messages.po)
+MO := $(PO:.po=.mo)
+
+.PHONY: install run test check catalogs flows-check clean
+
+install: $(STAMP) $(MO)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+# One .mo per .po; a catalog edited since its last compile is compiled again.
+locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
+	@$(BABEL) -q compile --domain messages --locale $* --input-file $< --output-file $@
+
+run: install
+	$(PY) -m bot chat
+
+test: install
+	$(PY) -m pytest
+
+check: install
+	$(VENV)/bin/ruff check bot tests benchmarks
+	$(VENV)/bin/mypy
+
+flows-check: install
+	$(PY) -m bot flows check
+
+# After editing texts in flows/*.yaml: refresh the template and every catalog. Changed French
+# texts come back fuzzy, and `flows check` fails until a translator reviews them.
+catalogs: $(STAMP)
+	$(BABEL) -q extract -F babel.cfg -o locales/messages.pot --sort-by-file \
+		--project Relais --version 0.1 .
+	$(BABEL) -q update -i locales/messages.pot -d locales -D messages
+	@$(MAKE) --no-print-directory install
+
+clean:
+	rm -rf $(VENV) locales/*/LC_MESSAGES/*.mo .pytest_cache .mypy_cache .ruff_cache

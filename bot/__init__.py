@@ -1,0 +1,3 @@
+"""Relais: a chat assistant for people under international protection facing ANEF."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,57 @@
+"""Command line: `python -m bot {chat, simulate, flows check, flows graph FLOW}`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bot.content import ContentError
+from bot.core.definition import DefinitionError
+from bot.settings import Settings, SettingsError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    chat = sub.add_parser("chat", help="talk to the assistant in this terminal")
+    chat.add_argument("--user", default="me", help="who you are (default: me)")
+    sim = sub.add_parser("simulate", help="JSON lines in, JSON lines out (see bot/simulate.py)")
+    sim.add_argument("--db", help="database to use and keep (default: a temporary one)")
+    sim.add_argument("--now", help="initial clock, ISO-8601 (default: now)")
+    flows = sub.add_parser("flows", help="check or draw the conversation flows")
+    flows_sub = flows.add_subparsers(dest="flows_command", required=True)
+    flows_sub.add_parser("check", help="validate flows and translations")
+    graph = flows_sub.add_parser("graph", help="print a Mermaid diagram of one flow")
+    graph.add_argument("flow")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        level = Settings.load().log_level
+        logging.basicConfig(level=level, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        if args.command == "chat":
+            from bot.chat import main as chat_main
+            return chat_main(args.user)
+        if args.command == "simulate":
+            from bot.simulate import main as simulate_main
+            return simulate_main(args.db, args.now)
+        from bot.flowcheck import main_check, main_graph
+        if args.flows_command == "check":
+            return main_check()
+        return main_graph(args.flow)
+    except (SettingsError, ContentError) as exc:
+        print(f"relais: {exc}", file=sys.stderr)
+        return 2
+    except DefinitionError as exc:
+        print("relais: the flows have problems:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

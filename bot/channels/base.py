@@ -1,0 +1,43 @@
+"""What the sender needs from a channel, and how a channel says a delivery went wrong."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.storage.base import OutboxMessage
+
+
+class DeliveryError(Exception):
+    """The root of delivery failures."""
+
+
+class TemporaryFailure(DeliveryError):
+    """Try again later (rate limit, 5xx, network). `retry_after` in seconds, if the peer said."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class PermanentFailure(DeliveryError):
+    """This message will never go through (malformed, too long for the peer...)."""
+
+
+class RecipientBlocked(PermanentFailure):
+    """The user blocked the assistant or left: stop sending them anything."""
+
+
+class Channel(Protocol):
+    name: str
+
+    async def send(self, message: OutboxMessage) -> str | None:
+        """Deliver one message; return the channel's id for it, if any."""
+        ...
+
+
+def split_user(user: str) -> tuple[str, str]:
+    """A user key is "channel:address"."""
+    channel, sep, address = user.partition(":")
+    if not sep or not channel or not address:
+        raise ValueError(f"not a user key: {user!r}")
+    return channel, address

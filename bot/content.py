@@ -1,0 +1,106 @@
+"""Loading the content from disk: flows, the command table and the compiled catalogs.
+
+This is the edge of the pure core: it reads files and hands plain data to `bot.core`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from babel.messages.mofile import read_mo
+
+from bot.core.commands import CommandTable, parse_commands
+from bot.core.definition import DefinitionError, FlowDef, parse_flow
+from bot.core.engine import Engine
+from bot.core.i18n import Messages
+from bot.core.model import LOCALES, SOURCE_LOCALE
+
+COMMANDS_FILE = "commands.yaml"
+DOMAIN = "messages"
+
+
+class ContentError(Exception):
+    """The content on disk cannot be used. The message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Content:
+    flows: dict[str, FlowDef]
+    commands: CommandTable
+    catalogs: dict[str, Messages]
+
+
+def _yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise DefinitionError([f"{path}: not valid YAML: {exc}"]) from exc
+
+
+def flow_files(flows_dir: Path) -> list[Path]:
+    """The conversation flows: every YAML file at the top of the folder but the commands."""
+    return sorted(p for p in flows_dir.glob("*.yaml") if p.name != COMMANDS_FILE)
+
+
+def load_flows(flows_dir: Path) -> dict[str, FlowDef]:
+    flows: dict[str, FlowDef] = {}
+    problems: list[str] = []
+    for path in flow_files(flows_dir):
+        try:
+            flow = parse_flow(_yaml(path), path.name)
+        except DefinitionError as exc:
+            problems.extend(exc.problems)
+            continue
+        if flow.name in flows:
+            problems.append(f"{path.name}: flow {flow.name!r} is defined twice")
+        flows[flow.name] = flow
+    if problems:
+        raise DefinitionError(problems)
+    return flows
+
+
+def load_commands(flows_dir: Path) -> CommandTable:
+    path = flows_dir / COMMANDS_FILE
+    return parse_commands(_yaml(path), path.name)
+
+
+def po_path(locales_dir: Path, locale: str) -> Path:
+    return locales_dir / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def load_catalogs(locales_dir: Path) -> dict[str, Messages]:
+    """Read the compiled catalogs. A catalog whose .mo is missing or older than its .po is an
+    error: the running assistant would otherwise speak yesterday's texts."""
+    catalogs: dict[str, Messages] = {}
+    for locale in LOCALES:
+        if locale == SOURCE_LOCALE:
+            continue
+        po = po_path(locales_dir, locale)
+        mo = po.with_suffix(".mo")
+        if not po.is_file():
+            raise ContentError(f"no catalog for {locale}: expected {po}")
+        if not mo.is_file() or mo.stat().st_mtime < po.stat().st_mtime:
+            raise ContentError(f"{mo} is missing or older than its .po: run `make install` "
+                               "(it compiles the catalogs)")
+        with mo.open("rb") as handle:
+            catalog = read_mo(handle)
+        messages = {}
+        for message in catalog:
+            if message.id and message.string:
+                msgid = message.id if isinstance(message.id, str) else message.id[0]
+                msgstr = message.string if isinstance(message.string, str) else message.string[0]
+                messages[(message.context or "", msgid)] = msgstr
+        catalogs[locale] = messages
+    return catalogs
+
+
+def load_content(flows_dir: Path, locales_dir: Path) -> Content:
+    return Content(load_flows(flows_dir), load_commands(flows_dir), load_catalogs(locales_dir))
+
+
+def build_engine(content: Content, retention_months: int) -> Engine:
+    return Engine(content.flows, content.commands, content.catalogs,
+                  constants={"retention_months": str(retention_months)})

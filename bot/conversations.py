@@ -1,0 +1,115 @@
+"""One inbound message end to end: lock the user, drop duplicates, load, step, save + outbox.
+
+Everything a turn changes is written in ONE transaction: the inbound id, the session, the
+outgoing messages (the outbox), timers, the transcript and, for `/delete`, the erasure. A crash
+at any point leaves either the whole turn or none of it; a redelivered message is answered once.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.core.engine import Engine, Turn
+from bot.core.events import (
+    FlowFailed,
+    HandoffRequested,
+    MessageCreated,
+    RemindersCancelled,
+    ReminderScheduled,
+    UserErased,
+)
+from bot.core.model import Inbound, InboundKind, Session
+from bot.locks import UserLocks
+from bot.storage.base import Storage, Timer, Transaction, VersionConflict
+
+log = logging.getLogger(__name__)
+
+#: Another process may win the race for a session; the turn is then run again on the new state.
+MAX_ATTEMPTS = 3
+
+
+class Outcome(enum.Enum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"  # this channel message id was already answered
+    STALE_TIMER = "stale_timer"  # the timer was already handled or cancelled
+    SKIPPED_TIMER = "skipped_timer"  # a later timer on the same topic replaces it
+
+
+class Conversations:
+    def __init__(self, storage: Storage, engine: Engine,
+                 on_committed: Callable[[], None] | None = None) -> None:
+        self.storage = storage
+        self.engine = engine
+        self.locks = UserLocks()
+        self._on_committed = on_committed or (lambda: None)
+
+    async def handle(self, inbound: Inbound, now: datetime) -> Outcome:
+        """Run one user message as one turn."""
+        async with self.locks.hold(inbound.user):
+            for attempt in range(MAX_ATTEMPTS):
+                try:
+                    async with self.storage.transaction() as tx:
+                        if not await tx.record_inbound(inbound.user, inbound.message_id, now):
+                            return Outcome.DUPLICATE
+                        await tx.touch_user(inbound.user, now)
+                        await self._turn(tx, inbound, now)
+                    break
+                except VersionConflict:
+                    if attempt == MAX_ATTEMPTS - 1:
+                        raise
+        self._on_committed()
+        return Outcome.ACCEPTED
+
+    async def fire_timer(self, timer: Timer, now: datetime) -> Outcome:
+        """Bring a due timer back into the engine; taking it and its turn are one transaction,
+        so a timer becomes exactly one set of messages, even across a crash."""
+        async with self.locks.hold(timer.user), self.storage.transaction() as tx:
+            taken = await tx.take_timer(timer.id, now)
+            if taken is None:
+                return Outcome.STALE_TIMER
+            if await tx.superseded(taken, now):
+                await tx.skip_timer(taken.id, now)
+                return Outcome.SKIPPED_TIMER
+            inbound = Inbound(user=taken.user, message_id=f"timer:{taken.id}",
+                              kind=InboundKind.TIMER, timer=taken.name, payload=taken.payload)
+            if await tx.load_session(taken.user) is not None:  # erased users get nothing
+                await self._turn(tx, inbound, now)
+        self._on_committed()
+        return Outcome.ACCEPTED
+
+    async def _turn(self, tx: Transaction, inbound: Inbound, now: datetime) -> None:
+        session = await tx.load_session(inbound.user)
+        turn = self.engine.step(session, inbound, now)
+        await self._apply(tx, inbound, session, turn, now)
+
+    async def _apply(self, tx: Transaction, inbound: Inbound, before: Session | None, turn: Turn,
+                     now: datetime) -> None:
+        user = inbound.user
+        erased = any(isinstance(e, UserErased) for e in turn.events)
+        if erased:
+            await tx.erase_user(user)
+        else:
+            saved = turn.session.evolve(version=before.version if before else 0)
+            await tx.save_session(saved, now)
+        keep_transcript = not erased and turn.session.consent is True
+        if keep_transcript and inbound.kind is InboundKind.TEXT and inbound.text:
+            await tx.append_transcript(user, "in", inbound.text, now)
+        for event in turn.events:
+            if isinstance(event, MessageCreated):
+                await tx.enqueue(user, event.kind, event.locale, event.text, event.choices, now)
+                if keep_transcript:
+                    await tx.append_transcript(user, "out", event.text, now)
+            elif isinstance(event, ReminderScheduled) and not erased:
+                await tx.schedule(user, event.name, event.topic, event.due_at,
+                                  dict(event.payload), now)
+            elif isinstance(event, RemindersCancelled) and not erased:
+                await tx.cancel_timers(user, event.topic)
+            elif isinstance(event, HandoffRequested) and not erased:
+                await tx.record_handoff_request(user, event.reason, now)
+            elif isinstance(event, FlowFailed):
+                # No user text in logs: the flow, the state and the error's type are enough.
+                log.warning("flow failed in %s.%s: %s", event.flow, event.state,
+                            event.error.split(":", 1)[0])

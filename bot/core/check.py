@@ -1,0 +1,142 @@
+"""Checks of the flows as a whole: what `python -m bot flows check` reports. Pure functions.
+
+Loading already refused malformed files and unknown names; here the flows are checked as a
+graph (every state reachable, none a dead end) and against the translations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from bot.core.commands import CommandTable
+from bot.core.definition import FlowDef, StateDef, Target, Text
+from bot.core.i18n import placeholders
+
+
+@dataclass
+class Report:
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _targets(state: StateDef) -> Iterable[Target]:
+    for choice in state.choices:
+        if choice.goto is not None:
+            yield choice.goto
+    for branch in state.next:
+        yield branch.goto
+    if state.input is not None:
+        yield state.input.goto
+
+
+def check_graph(flows: Mapping[str, FlowDef], commands: CommandTable,
+                entry_points: Iterable[tuple[str, str]], report: Report) -> None:
+    """Every state must be reachable from an entry point and must wait, move on or end."""
+    reachable: set[tuple[str, str]] = set()
+    todo = [*entry_points, *((c.goto.flow or "", c.goto.state) for c in
+                             commands.commands.values())]
+    while todo:
+        flow, state = todo.pop()
+        if (flow, state) in reachable or flow not in flows or state not in flows[flow].states:
+            continue
+        reachable.add((flow, state))
+        for target in _targets(flows[flow].states[state]):
+            if not target.is_resume:
+                todo.append(target.qualified(flow))
+    for flow in flows.values():
+        for state in flow.states.values():
+            where = f"{flow.name}.{state.name}"
+            if (flow.name, state.name) not in reachable:
+                report.problems.append(f"{where}: unreachable (no command, choice or goto leads "
+                                       "here)")
+            if not (state.waits or state.next or state.end):
+                report.problems.append(f"{where}: dead end (no choices, no input, no `next`, "
+                                       "not `end`)")
+            if state.say == () and state.waits and not state.input:
+                report.problems.append(f"{where}: buttons with no message")
+
+
+def check_translations(texts: Iterable[Text], locale: str,
+                       entries: Mapping[tuple[str, str], tuple[str, bool]], report: Report) -> None:
+    """`entries` maps (context, msgid) to (msgstr, fuzzy) as read from the locale's .po."""
+    seen: set[tuple[str, str]] = set()
+    for text in texts:
+        key = (text.key, text.source)
+        if key in seen:
+            continue
+        seen.add(key)
+        found = entries.get(key)
+        if found is None:
+            report.problems.append(f"{locale}: {text.key}: missing from the catalog "
+                                   "(run `make catalogs`)")
+            continue
+        translated, fuzzy = found
+        if not translated.strip():
+            report.problems.append(f"{locale}: {text.key}: not translated")
+        elif fuzzy:
+            report.problems.append(f"{locale}: {text.key}: fuzzy (the French changed: review it)")
+        elif placeholders(translated) != placeholders(text.source):
+            report.problems.append(
+                f"{locale}: {text.key}: placeholders differ: French has "
+                f"{sorted(placeholders(text.source))}, translation has "
+                f"{sorted(placeholders(translated))}")
+        elif text.source.count("\n") != translated.count("\n") and "\n" in text.source:
+            report.problems.append(f"{locale}: {text.key}: the French has "
+                                   f"{text.source.count(chr(10)) + 1} lines, the translation "
+                                   f"{translated.count(chr(10)) + 1}")
+    unused = sorted({k for k, (msgstr, _) in entries.items() if k not in seen and k[1]})
+    for context, _ in unused:
+        report.warnings.append(f"{locale}: {context}: in the catalog but no flow uses it")
+
+
+def check_keys(texts: Iterable[Text], report: Report) -> None:
+    """One key, one French text: a key reused with another text would mix translations."""
+    by_key: dict[str, str] = {}
+    for text in texts:
+        if by_key.setdefault(text.key, text.source) != text.source:
+            report.problems.append(f"text key {text.key} is used for two different French texts")
+
+
+def check_reviews(flows: Mapping[str, FlowDef], today: date, report: Report) -> None:
+    for flow in flows.values():
+        if flow.review is None:
+            continue
+        due = flow.review.checked + timedelta(days=flow.review.every_days)
+        if due < today:
+            report.warnings.append(f"{flow.name}: content last checked {flow.review.checked}, "
+                                   f"review was due {due}")
+
+
+def mermaid(flow: FlowDef) -> str:
+    """A Mermaid state diagram of one flow; jumps to other flows are drawn as notes."""
+    lines = ["stateDiagram-v2", f"    [*] --> {flow.initial}"]
+    for state in flow.states.values():
+        for choice in state.choices:
+            dest = choice.goto
+            label = choice.id + (f" [{choice.when}]" if choice.when else "")
+            lines.append(_edge(flow, state.name, dest, label))
+        for branch in state.next:
+            label = f"[{branch.when}]" if branch.when else "next"
+            lines.append(_edge(flow, state.name, branch.goto, label))
+        if state.input is not None:
+            lines.append(_edge(flow, state.name, state.input.goto, f"answer ({state.input.parse})"))
+        if state.end:
+            lines.append(f"    {state.name} --> [*]")
+    return "\n".join(lines) + "\n"
+
+
+def _edge(flow: FlowDef, source: str, dest: Target | None, label: str) -> str:
+    if dest is None:
+        return f"    {source} --> {source}: {label}"
+    if dest.is_resume:
+        return f"    {source} --> resume: {label}"
+    if dest.flow and dest.flow != flow.name:
+        node = f"{dest.flow}_{dest.state}"
+        return f"    {source} --> {node}: {label}\n    state \"{dest.flow}.{dest.state}\" as {node}"
+    return f"    {source} --> {dest.state}: {label}"

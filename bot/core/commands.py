@@ -1,0 +1,83 @@
+"""Commands that work from every state: `/menu`, `/help`, ... and the plain words that mean them.
+
+On WhatsApp and in the web chat there is no command menu, so a message that is exactly
+"menu", "منو" or "القائمة" works like `/menu`. The table is data (`flows/commands.yaml`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core.definition import DefinitionError, Target
+from bot.core.text import fold
+
+_COMMAND = re.compile(r"^/([A-Za-z][A-Za-z0-9_]{0,31})(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    goto: Target
+    #: Whether the command interrupts the user's place, to come back to it with `@resume`.
+    interrupts: bool
+    #: Whether the command may run before the user has chosen a language.
+    before_language: bool
+
+
+@dataclass(frozen=True)
+class CommandCall:
+    command: Command
+    argument: str
+
+
+@dataclass(frozen=True)
+class CommandTable:
+    commands: Mapping[str, Command]
+    aliases: Mapping[str, str]  # folded word -> command name
+
+    def match(self, text: str) -> CommandCall | None | str:
+        """The command a message calls; the unknown name if it looks like a command; else None."""
+        m = _COMMAND.match(text.strip())
+        if m:
+            name = m.group(1).lower()
+            command = self.commands.get(name)
+            return CommandCall(command, (m.group(2) or "").strip()) if command else name
+        name = self.aliases.get(fold(text))
+        if name is not None:
+            return CommandCall(self.commands[name], "")
+        return None
+
+
+def parse_commands(document: Any, where: str) -> CommandTable:
+    problems: list[str] = []
+    if not isinstance(document, Mapping) or document.get("version") != 1:
+        raise DefinitionError([f"{where}: expected a mapping with `version: 1`"])
+    commands = {}
+    for name, raw in (document.get("commands") or {}).items():
+        goto = raw.get("goto") if isinstance(raw, Mapping) else None
+        flow, _, state = str(goto).rpartition(".")
+        if not flow or not state:
+            problems.append(f"{where}: command {name}: goto must be `flow.state`")
+            continue
+        commands[str(name)] = Command(
+            name=str(name),
+            goto=Target(flow, state),
+            interrupts=bool(raw.get("interrupts", False)),
+            before_language=bool(raw.get("before_language", False)),
+        )
+    aliases = {}
+    for name, words in (document.get("aliases") or {}).items():
+        if name not in commands:
+            problems.append(f"{where}: aliases for unknown command {name!r}")
+            continue
+        for word in words:
+            key = fold(str(word))
+            if key in aliases and aliases[key] != name:
+                problems.append(f"{where}: alias {word!r} names two commands")
+            aliases[key] = str(name)
+    if problems:
+        raise DefinitionError(problems)
+    return CommandTable(commands, aliases)

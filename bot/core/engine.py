@@ -1,0 +1,313 @@
+"""One conversation turn: `Engine.step(session, inbound, now) -> Turn`. No I/O.
+
+The engine decides what an inbound message means (a command, a button, a typed number or label,
+an answer to a question, something it cannot use), fires the matching trigger on the flow's
+machine, follows the moves that need no user input, and returns the new session with the events
+of the turn. Anything that goes wrong inside a flow becomes a `FlowFailed` event, an apology in
+the user's language and the main menu: one broken conversation never stops the process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.core import actions as _actions  # noqa: F401  (fills the registry)
+from bot.core import conditions as _conditions  # noqa: F401  (fills the registry)
+from bot.core.commands import CommandCall, CommandTable
+from bot.core.definition import ChoiceDef, DefinitionError, FlowDef, StateDef, Target, Text
+from bot.core.events import Event, FlowFailed, InputRejected, MessageCreated
+from bot.core.i18n import NATIVE_NAMES, Messages, Translator
+from bot.core.langdetect import guess_locale
+from bot.core.machine import CompiledFlow, choice_trigger, compile_flows, fire
+from bot.core.model import SOURCE_LOCALE, Choice, Inbound, InboundKind, MessageKind, Session
+from bot.core.registry import REGISTRY, Registry, TurnContext
+from bot.core.text import LONG_MESSAGE, ascii_digits, clean_inbound, fold, for_display
+from bot.core.text import is_only_symbols
+
+#: Moves without user input in one turn (states entered, jumps, `next`). A flow that needs more
+#: is looping; the turn is stopped and the user gets an apology.
+MAX_HOPS = 25
+
+HOME = Target("menu", "main")
+START = Target("onboarding", "start")
+
+#: Texts the engine itself says, by key. The flows must define them (`texts:` sections).
+ENGINE_TEXTS = (
+    "system.not_understood",
+    "system.stale_choice",
+    "system.empty_message",
+    "system.long_message",
+    "system.only_symbols",
+    "system.photo_unsupported",
+    "system.media_unsupported",
+    "system.unknown_command",
+    "system.apology",
+)
+
+
+class FlowLoop(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Turn:
+    session: Session
+    events: tuple[Event, ...]
+
+    @property
+    def messages(self) -> tuple[MessageCreated, ...]:
+        return tuple(e for e in self.events if isinstance(e, MessageCreated))
+
+
+class Engine:
+    def __init__(self, flows: Mapping[str, FlowDef], commands: CommandTable,
+                 catalogs: Mapping[str, Messages], registry: Registry = REGISTRY,
+                 constants: Mapping[str, str] | None = None) -> None:
+        self.flows = flows
+        self.constants = dict(constants or {})
+        self.commands = commands
+        self.registry = registry
+        self.translator = Translator(catalogs)
+        self.named = {t.key: t for f in flows.values() for t in f.named.values()}
+        missing = [k for k in ENGINE_TEXTS if k not in self.named]
+        for target in (HOME, START, *(c.goto for c in commands.commands.values())):
+            if target.flow not in flows or target.state not in flows[target.flow].states:
+                missing.append(f"{target.flow}.{target.state}")
+        if missing:
+            raise DefinitionError([f"the engine needs {name}, which no flow defines"
+                                   for name in missing])
+        self.compiled: dict[str, CompiledFlow] = compile_flows(
+            flows, registry, self._entered, self._store, self._invalid)
+
+    # -- the turn ---------------------------------------------------------------------------
+
+    def new_session(self, user: str, now: datetime) -> Session:
+        return Session(user=user, flow=START.flow or "onboarding", state=START.state,
+                       created_at=now)
+
+    def step(self, session: Session | None, inbound: Inbound, now: datetime) -> Turn:
+        base = session if session is not None else self.new_session(inbound.user, now)
+        ctx = TurnContext(session=base, inbound=inbound, now=now)
+        try:
+            self._dispatch(ctx)
+            self._settle(ctx)
+        except Exception as exc:  # noqa: BLE001  one conversation must never stop the process
+            ctx = self._recover(base, inbound, now, exc)
+        if ctx.ended:
+            return Turn(self.new_session(inbound.user, now), tuple(ctx.events))
+        return Turn(ctx.session, tuple(ctx.events))
+
+    def _dispatch(self, ctx: TurnContext) -> None:
+        inbound, session = ctx.inbound, ctx.session
+        if inbound.kind is InboundKind.TIMER:
+            self._timer(ctx)
+            return
+        text = clean_inbound(inbound.text) if inbound.kind is InboundKind.TEXT else ""
+        call = self.commands.match(text) if text and len(text) <= LONG_MESSAGE else None
+        if isinstance(call, CommandCall):
+            self._command(ctx, call)
+        elif session.version == 0 and not session.offered:
+            # First contact: whatever it is, greet, in the language of the message if we can tell.
+            ctx.guessed_locale = guess_locale(text) if text else None
+            self._jump(ctx, START)
+        elif isinstance(call, str):
+            self._reject(ctx, "unknown_command", "system.unknown_command")
+        elif inbound.kind is InboundKind.CHOICE:
+            self._tap(ctx, inbound.choice)
+        elif inbound.kind is InboundKind.PHOTO:
+            self._reject(ctx, "photo", "system.photo_unsupported")
+        elif inbound.kind is InboundKind.MEDIA:
+            self._reject(ctx, f"media:{inbound.media or 'unknown'}", "system.media_unsupported")
+        else:
+            self._typed(ctx, text)
+
+    def _typed(self, ctx: TurnContext, text: str) -> None:
+        if not text:
+            self._reject(ctx, "empty", "system.empty_message")
+        elif len(text) > LONG_MESSAGE:
+            self._reject(ctx, "too_long", "system.long_message")
+        elif (choice := match_offered(ctx.session.offered, text)) is not None:
+            self._tap(ctx, choice.id)
+        elif is_only_symbols(text):
+            self._reject(ctx, "only_symbols", "system.only_symbols")
+        elif self._state(ctx).input is not None:
+            self._fire(ctx, "answer", text=text)
+        else:
+            self._reject(ctx, "not_understood", "system.not_understood")
+
+    def _tap(self, ctx: TurnContext, choice_id: str) -> None:
+        if choice_id not in {c.id for c in ctx.session.offered}:
+            self._reject(ctx, "stale_choice", "system.stale_choice")
+            return
+        self._fire(ctx, choice_trigger(choice_id))
+
+    def _command(self, ctx: TurnContext, call: CommandCall) -> None:
+        command, session = call.command, ctx.session
+        if session.locale is None and not command.before_language:
+            self._jump(ctx, START)
+            return
+        resume = (session.flow, session.state) if command.interrupts else None
+        ctx.session = session.evolve(resume=resume)
+        self._jump(ctx, command.goto)
+
+    def _timer(self, ctx: TurnContext) -> None:
+        handler = self.registry.timers.get(ctx.inbound.timer)
+        if handler is None:
+            raise LookupError(f"no timer handler {ctx.inbound.timer!r}")
+        handler(ctx, ctx.inbound.payload)
+
+    # -- moving through the flows -----------------------------------------------------------
+
+    def _state(self, ctx: TurnContext) -> StateDef:
+        return self.flows[ctx.session.flow].states[ctx.session.state]
+
+    def _fire(self, ctx: TurnContext, trigger: str, text: str = "") -> None:
+        compiled = self.compiled[ctx.session.flow]
+        state = fire(compiled, ctx, ctx.session.state, trigger, text=text)
+        ctx.session = ctx.session.evolve(state=state)
+
+    def _jump(self, ctx: TurnContext, target: Target) -> None:
+        if target.is_resume:
+            resume = ctx.session.resume
+            ctx.session = ctx.session.evolve(resume=None)
+            target = Target(*resume) if resume else self._home(ctx)
+        flow = target.flow or ctx.session.flow
+        compiled = self.compiled[flow]
+        ctx.session = ctx.session.evolve(flow=flow)
+        state = fire(compiled, ctx, compiled.definition.initial, f"to_{target.state}")
+        ctx.session = ctx.session.evolve(state=state)
+
+    def _home(self, ctx: TurnContext) -> Target:
+        s = ctx.session
+        return HOME if s.locale is not None and s.consent is not None else START
+
+    def _settle(self, ctx: TurnContext) -> None:
+        """Follow jumps and `next` moves until the conversation waits for the user."""
+        while not ctx.ended:
+            ctx.hops += 1
+            if ctx.hops > MAX_HOPS:
+                raise FlowLoop(f"more than {MAX_HOPS} moves in one turn")
+            if ctx.jump is not None:
+                target, ctx.jump = ctx.jump, None
+                if target.flow is None and not target.is_resume:
+                    target = Target(ctx.session.flow, target.state)
+                self._jump(ctx, target)
+            elif self._state(ctx).next:
+                self._fire(ctx, "advance")
+            else:
+                return
+
+    # -- hooks called by the machines -------------------------------------------------------
+
+    def _entered(self, ctx: TurnContext, flow: str, state: str) -> None:
+        ctx.hops += 1
+        if ctx.hops > MAX_HOPS:
+            raise FlowLoop(f"more than {MAX_HOPS} moves in one turn")
+        definition = self.flows[flow].states[state]
+        ctx.session = ctx.session.evolve(flow=flow, state=state)
+        choices = tuple(self._label(ctx, c) for c in definition.choices if self._shown(ctx, c))
+        self._say(ctx, definition.say, choices)
+        ctx.session = ctx.session.evolve(offered=choices if definition.waits else ())
+        if definition.end:
+            ctx.ended = True
+
+    def _store(self, ctx: TurnContext, slot: str | None) -> None:
+        # Answers are kept only with the user's consent; without it they serve this turn alone.
+        if slot is not None and ctx.value is not None and ctx.session.consent is True:
+            ctx.session = ctx.session.with_slot(slot, ctx.value)
+
+    def _invalid(self, ctx: TurnContext, flow: str, state: str) -> None:
+        definition = self.flows[flow].states[state]
+        ctx.emit(InputRejected("invalid_answer"))
+        assert definition.input is not None
+        self._say(ctx, (definition.input.invalid,), ctx.session.offered)
+
+    # -- saying things ----------------------------------------------------------------------
+
+    def _params(self, ctx: TurnContext) -> dict[str, str]:
+        locale = ctx.session.locale or SOURCE_LOCALE
+        return {**self.constants, "language": NATIVE_NAMES[locale]}
+
+    def _render(self, ctx: TurnContext, text: Text) -> tuple[str, str]:
+        params = self._params(ctx)
+        if text.all_locales:
+            lines = self.translator.render_all(text, params).split("\n")
+            return "\n".join(for_display(line, _line_locale(line)) for line in lines), (
+                ctx.session.locale or SOURCE_LOCALE)
+        rendered = self.translator.render(text, ctx.session.locale, params)
+        return for_display(rendered.text, rendered.locale), rendered.locale
+
+    def _say(self, ctx: TurnContext, texts: tuple[Text, ...], choices: tuple[Choice, ...]) -> None:
+        for i, text in enumerate(texts):
+            body, locale = self._render(ctx, text)
+            last = i == len(texts) - 1
+            ctx.emit(MessageCreated(MessageKind.REPLY, locale, body, choices if last else ()))
+
+    def _label(self, ctx: TurnContext, choice: ChoiceDef) -> Choice:
+        if choice.raw is not None:
+            return Choice(choice.id, choice.raw)
+        assert choice.label is not None
+        return Choice(choice.id, self._render(ctx, choice.label)[0])
+
+    def _shown(self, ctx: TurnContext, choice: ChoiceDef) -> bool:
+        if choice.when is None:
+            return True
+        return self.registry.conditions[choice.when.name](ctx, choice.when.arg)
+
+    def _reject(self, ctx: TurnContext, reason: str, key: str) -> None:
+        """Say why the input could not be used, and offer the same buttons again."""
+        ctx.emit(InputRejected(reason))
+        state = self._state(ctx)
+        texts = (self.named[key],)
+        if state.input is not None and not ctx.session.offered and state.say:
+            texts = (self.named[key], state.say[-1])  # ask the question again
+        self._say(ctx, texts, ctx.session.offered)
+
+    def _recover(self, base: Session, inbound: Inbound, now: datetime, exc: Exception
+                 ) -> TurnContext:
+        ctx = TurnContext(session=base.evolve(resume=None), inbound=inbound, now=now)
+        failed = FlowFailed(base.flow, base.state, f"{type(exc).__name__}: {exc}"[:300])
+        ctx.emit(failed)
+        try:
+            self._say(ctx, (self.named["system.apology"],), ())
+            self._jump(ctx, self._home(ctx))
+            self._settle(ctx)
+        except Exception as second:  # noqa: BLE001  the home flow itself is broken
+            ctx = TurnContext(session=self.new_session(base.user, now).evolve(
+                locale=base.locale, consent=base.consent, slots=base.slots, version=base.version,
+                created_at=base.created_at), inbound=inbound, now=now)
+            ctx.emit(failed)
+            ctx.emit(FlowFailed(START.flow or "", START.state, type(second).__name__))
+            text = self.translator.render(self.named["system.apology"], base.locale)
+            ctx.emit(MessageCreated(MessageKind.REPLY, text.locale,
+                                    for_display(text.text, text.locale)))
+        return ctx
+
+
+def match_offered(offered: tuple[Choice, ...], text: str) -> Choice | None:
+    """The offered choice a typed message names: its number (any digits) or its exact label."""
+    key = fold(text).rstrip(".)-:")
+    number = ascii_digits(key)
+    if number.isdigit() and number.isascii():
+        index = int(number) - 1
+        return offered[index] if 0 <= index < len(offered) else None
+    for choice in offered:
+        if fold(choice.label) == key:
+            return choice
+    return None
+
+
+def _line_locale(line: str) -> str | None:
+    """For a line of a multilingual message: treat Arabic-script lines as right-to-left."""
+    return "ar" if guess_direction_rtl(line) else None
+
+
+def guess_direction_rtl(line: str) -> bool:
+    for ch in line:
+        if "\u0600" <= ch <= "\u06ff":
+            return True
+        if ch.isalpha():
+            return False
+    return False

@@ -1,0 +1,97 @@
+"""What a turn produced, as past-tense facts. The runtime applies them; the core only records.
+
+Every event is a frozen dataclass with a stable `type` name, used in logs and tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from bot.core.model import Choice, MessageKind
+
+
+@dataclass(frozen=True)
+class Event:
+    type: ClassVar[str] = "event"
+
+
+@dataclass(frozen=True)
+class MessageCreated(Event):
+    type: ClassVar[str] = "message_created"
+    kind: MessageKind
+    locale: str
+    text: str
+    choices: tuple[Choice, ...] = ()
+
+
+@dataclass(frozen=True)
+class LocaleChanged(Event):
+    type: ClassVar[str] = "locale_changed"
+    locale: str
+
+
+@dataclass(frozen=True)
+class ConsentRecorded(Event):
+    type: ClassVar[str] = "consent_recorded"
+    given: bool
+
+
+@dataclass(frozen=True)
+class HandoffRequested(Event):
+    """The user asked for a caseworker. Until the inbox exists, the request is only recorded."""
+
+    type: ClassVar[str] = "handoff_requested"
+    reason: str
+
+
+@dataclass(frozen=True)
+class RemindersChanged(Event):
+    type: ClassVar[str] = "reminders_changed"
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class UserErased(Event):
+    """Everything stored about the user must go, in the same transaction as this turn."""
+
+    type: ClassVar[str] = "user_erased"
+
+
+@dataclass(frozen=True)
+class ReminderScheduled(Event):
+    """A timer: at `due_at` the scheduler brings `name` back into the engine for this user.
+
+    `topic` groups timers that replace each other (a new API date replaces the old reminders).
+    """
+
+    type: ClassVar[str] = "reminder_scheduled"
+    name: str
+    due_at: datetime
+    topic: str
+    payload: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class RemindersCancelled(Event):
+    type: ClassVar[str] = "reminders_cancelled"
+    topic: str | None  # None: every pending timer of the user
+
+
+@dataclass(frozen=True)
+class InputRejected(Event):
+    """Something the user sent could not be used; they were told why."""
+
+    type: ClassVar[str] = "input_rejected"
+    reason: str
+
+
+@dataclass(frozen=True)
+class FlowFailed(Event):
+    """A bug, a loop or a missing state inside a flow. The user got an apology and the menu."""
+
+    type: ClassVar[str] = "flow_failed"
+    flow: str
+    state: str
+    error: str

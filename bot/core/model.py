@@ -1,0 +1,119 @@
+"""The values a conversation turn works on: who speaks, what they sent, what we remember."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+LOCALES = ("fr", "fa_AF", "ps", "ar", "en")
+SOURCE_LOCALE = "fr"
+
+
+class InboundKind(enum.StrEnum):
+    TEXT = "text"
+    CHOICE = "choice"
+    PHOTO = "photo"
+    MEDIA = "media"  # stickers, voice, documents...: answered, not read
+    TIMER = "timer"  # a scheduled row falling due comes back into the engine as a resume
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One thing a user (or the clock) sent to the assistant."""
+
+    user: str
+    message_id: str
+    kind: InboundKind
+    text: str = ""
+    choice: str = ""
+    media: str = ""  # the kind of media for MEDIA ("sticker", "voice", "document"...)
+    timer: str = ""  # the timer's name for TIMER
+    payload: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def text_message(cls, user: str, message_id: str, text: str) -> Inbound:
+        return cls(user=user, message_id=message_id, kind=InboundKind.TEXT, text=text)
+
+    @classmethod
+    def choice_tap(cls, user: str, message_id: str, choice: str) -> Inbound:
+        return cls(user=user, message_id=message_id, kind=InboundKind.CHOICE, choice=choice)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A button offered to the user. `id` is short ASCII: Telegram allows 64 bytes."""
+
+    id: str
+    label: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": self.id, "label": self.label}
+
+
+class MessageKind(enum.StrEnum):
+    REPLY = "reply"
+    REMINDER = "reminder"
+    CASEWORKER = "caseworker"
+
+
+@dataclass(frozen=True)
+class Session:
+    """What the assistant remembers about one user between turns.
+
+    `slots` holds answers the user agreed to let us keep (dates, status); nothing is put there
+    before consent. `offered` is the set of buttons of the latest message, so that a tap, a
+    typed number or a typed label can be matched, and a stale button recognised.
+    """
+
+    user: str
+    flow: str
+    state: str
+    locale: str | None = None
+    consent: bool | None = None  # None: not asked yet
+    reminders: bool = True
+    offered: tuple[Choice, ...] = ()
+    resume: tuple[str, str] | None = None
+    slots: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    created_at: datetime | None = None
+    version: int = 0
+
+    def evolve(self, **changes: Any) -> Session:
+        return replace(self, **changes)
+
+    def with_slot(self, name: str, value: str) -> Session:
+        return replace(self, slots=MappingProxyType({**self.slots, name: value}))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "flow": self.flow,
+            "state": self.state,
+            "locale": self.locale,
+            "consent": self.consent,
+            "reminders": self.reminders,
+            "offered": [c.as_dict() for c in self.offered],
+            "resume": list(self.resume) if self.resume else None,
+            "slots": dict(self.slots),
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+        }
+
+    @classmethod
+    def from_json(cls, user: str, data: Mapping[str, Any], version: int) -> Session:
+        resume = data.get("resume")
+        created = data.get("created_at")
+        return cls(
+            user=user,
+            flow=data["flow"],
+            state=data["state"],
+            locale=data.get("locale"),
+            consent=data.get("consent"),
+            reminders=bool(data.get("reminders", True)),
+            offered=tuple(Choice(c["id"], c["label"]) for c in data.get("offered", ())),
+            resume=(resume[0], resume[1]) if resume else None,
+            slots=MappingProxyType(dict(data.get("slots", {}))),
+            created_at=datetime.fromisoformat(created) if created else None,
+            version=version,
+        )

@@ -1,0 +1,94 @@
+"""The only names a flow file may use: actions, conditions, input parsers and timers.
+
+A flow says `do: set_locale fa_AF` or `when: has_consent`; the compiler looks the name up here
+and refuses the flow if it is unknown. Nothing is ever imported by a dotted path from a flow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.core.definition import Target
+from bot.core.events import Event
+from bot.core.model import Inbound, Session
+
+
+@dataclass
+class TurnContext:
+    """The mutable scratchpad of one turn. Actions change the session through it."""
+
+    session: Session
+    inbound: Inbound
+    now: datetime
+    events: list[Event] = field(default_factory=list)
+    guessed_locale: str | None = None
+    jump: Target | None = None
+    value: str | None = None  # the parsed answer of an input state
+    hops: int = 0
+    ended: bool = False
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+
+
+Action = Callable[[TurnContext, str | None], None]
+Condition = Callable[[TurnContext, str | None], bool]
+#: Parses the user's text; returns the value to store, or None when it is not acceptable.
+InputParser = Callable[[TurnContext, str, str | None], str | None]
+#: Handles a scheduled timer falling due.
+TimerHandler = Callable[[TurnContext, Mapping[str, str]], None]
+
+
+@dataclass
+class Registry:
+    actions: dict[str, Action] = field(default_factory=dict)
+    conditions: dict[str, Condition] = field(default_factory=dict)
+    inputs: dict[str, InputParser] = field(default_factory=dict)
+    timers: dict[str, TimerHandler] = field(default_factory=dict)
+    # Which actions need an argument, so that `flows check` can catch `set_locale` alone.
+    needs_arg: set[str] = field(default_factory=set)
+
+    def action(self, name: str, *, arg: bool = False) -> Callable[[Action], Action]:
+        def register(fn: Action) -> Action:
+            self.actions[name] = fn
+            if arg:
+                self.needs_arg.add(name)
+            return fn
+
+        return register
+
+    def condition(self, name: str) -> Callable[[Condition], Condition]:
+        def register(fn: Condition) -> Condition:
+            self.conditions[name] = fn
+            return fn
+
+        return register
+
+    def input(self, name: str) -> Callable[[InputParser], InputParser]:
+        def register(fn: InputParser) -> InputParser:
+            self.inputs[name] = fn
+            return fn
+
+        return register
+
+    def timer(self, name: str) -> Callable[[TimerHandler], TimerHandler]:
+        def register(fn: TimerHandler) -> TimerHandler:
+            self.timers[name] = fn
+            return fn
+
+        return register
+
+    def merged(self, other: Registry) -> Registry:
+        return Registry(
+            actions={**self.actions, **other.actions},
+            conditions={**self.conditions, **other.conditions},
+            inputs={**self.inputs, **other.inputs},
+            timers={**self.timers, **other.timers},
+            needs_arg=self.needs_arg | other.needs_arg,
+        )
+
+
+#: The project's registry; `actions.py` and `conditions.py` fill it when imported.
+REGISTRY = Registry()

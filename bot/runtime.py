@@ -1,0 +1,51 @@
+"""The runtime assembled: storage, engine, conversations, sender and scheduler.
+
+The same assembly serves production, the terminal chat and the simulator; only the clock and
+the channels differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.channels.base import Channel
+from bot.clock import Clock
+from bot.content import build_engine, load_content
+from bot.conversations import Conversations
+from bot.core.engine import Engine
+from bot.scheduler import Retention, Scheduler
+from bot.sender import Sender
+from bot.settings import Settings
+from bot.storage.sqlite import SQLiteStorage
+
+
+@dataclass
+class Runtime:
+    storage: SQLiteStorage
+    engine: Engine
+    conversations: Conversations
+    sender: Sender
+    scheduler: Scheduler
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Clock, channels: Mapping[str, Channel],
+              database: Path | str | None = None) -> Runtime:
+        engine = build_engine(load_content(settings.flows_dir, settings.locales_dir),
+                              settings.retention_months)
+        storage = SQLiteStorage(database or settings.database_path,
+                                synchronous=settings.sqlite_synchronous)
+        sender = Sender(storage, channels, clock)
+        conversations = Conversations(storage, engine, on_committed=sender.wake)
+        scheduler = Scheduler(storage, conversations, clock,
+                              Retention(inactive_days=settings.retention_days))
+        return cls(storage, engine, conversations, sender, scheduler)
+
+    async def start(self) -> int:
+        """Open the database; return how many messages a crash left uncertain."""
+        await self.storage.open()
+        return await self.storage.recover_in_flight()
+
+    async def close(self) -> None:
+        await self.storage.close()

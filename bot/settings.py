@@ -1,0 +1,125 @@
+"""The one place that reads configuration: the environment, then a `.env` file, then defaults.
+
+Every setting is declared once below with its parser and default; `.env.example` documents the
+same list (a test keeps the two in step). A missing or malformed value stops start-up with the
+setting's name. Secrets print masked.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed. The message names it and says what is expected."""
+
+
+class Secret(str):
+    """A string that does not show itself in logs or reprs."""
+
+    def __repr__(self) -> str:
+        return "Secret('**********')" if self else "Secret('')"
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("must be a positive whole number")
+    return value
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().upper() if allowed[0].isupper() else raw.strip().lower()
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value
+
+    return parse
+
+
+def _path(raw: str) -> Path:
+    if not raw.strip():
+        raise ValueError("must not be empty")
+    path = Path(raw.strip()).expanduser()
+    return path if path.is_absolute() else ROOT / path
+
+
+@dataclass(frozen=True)
+class Spec:
+    parse: Callable[[str], Any]
+    default: str | None  # None: required
+    help: str
+
+
+SPECS: dict[str, Spec] = {
+    "DATABASE_PATH": Spec(_path, "var/relais.sqlite3",
+                          "SQLite database file (created with its folder if missing)."),
+    "SQLITE_SYNCHRONOUS": Spec(_choice("FULL", "NORMAL"), "FULL",
+                               "FULL survives power loss; NORMAL is faster and survives crashes."),
+    "RETENTION_MONTHS": Spec(_positive_int, "12",
+                             "A user who sends nothing for this many months is erased."),
+    "FLOWS_DIR": Spec(_path, "flows", "Folder of the conversation flows (YAML)."),
+    "LOCALES_DIR": Spec(_path, "locales", "Folder of the translation catalogs."),
+    "LOG_LEVEL": Spec(_choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", "Logging level."),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_path: Path
+    sqlite_synchronous: str
+    retention_months: int
+    flows_dir: Path
+    locales_dir: Path
+    log_level: str
+
+    @property
+    def retention_days(self) -> int:
+        return round(self.retention_months * 365 / 12)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, str]) -> Settings:
+        parsed = {}
+        for f in fields(cls):
+            name = f.name.upper()
+            spec = SPECS[name]
+            raw = values.get(name, spec.default)
+            if raw is None:
+                raise SettingsError(f"{name} is required: {spec.help}")
+            try:
+                parsed[f.name] = spec.parse(raw)
+            except ValueError as exc:
+                raise SettingsError(f"{name}={raw!r} is not valid: {exc}") from exc
+        return cls(**parsed)
+
+    @classmethod
+    def load(cls, env_file: Path | None = None) -> Settings:
+        """Environment variables win over the `.env` file, which wins over the defaults."""
+        values = read_env_file(env_file or ROOT / ".env")
+        values.update({k: v for k, v in os.environ.items() if k in SPECS})
+        return cls.from_mapping(values)
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    values = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise SettingsError(f"{path}:{number}: expected NAME=value")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values

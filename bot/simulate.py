@@ -1,0 +1,190 @@
+"""`python -m bot simulate`: the flow simulator and end-to-end test driver.
+
+JSON lines in (one message or clock move per line), JSON lines out (one per message the
+assistant sends), through the same engine, storage, outbox, sender and scheduler as production,
+with a simulated clock. The contract is stable: tests and content editors rely on it.
+
+    {"user": "u1", "text": "/start"}             a text message (commands are text)
+    {"user": "u1", "choice": "agree"}            a tap on a button of the latest message (id or label)
+    {"user": "u1", "photo": "shot.png"}          an image
+    {"clock": "2026-05-01T09:30:00+02:00"}       move the clock; what falls due is emitted in order
+
+Any user line may carry "id", the channel's message id (default: the line's number), so that
+replaying an input on the same --db after a crash answers each message exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.clock import ManualClock
+from bot.core.model import Inbound, InboundKind
+from bot.runtime import Runtime
+from bot.settings import Settings
+from bot.storage.base import OutboxMessage
+
+CHANNEL = "sim"
+
+
+class InputError(ValueError):
+    pass
+
+
+def parse_time(raw: Any) -> datetime:
+    if not isinstance(raw, str):
+        raise InputError("a time must be an ISO-8601 string")
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise InputError(f"not an ISO-8601 time: {raw!r}") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ClockMove:
+    to: datetime
+
+
+def parse_line(line: str, number: int) -> Inbound | ClockMove:
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not JSON: {exc.msg}") from exc
+    if not isinstance(data, dict):
+        raise InputError("each line must be a JSON object")
+    if "clock" in data:
+        if set(data) != {"clock"}:
+            raise InputError("a clock line has only `clock`")
+        return ClockMove(parse_time(data["clock"]))
+    user = data.get("user")
+    if not isinstance(user, str) or not user or ":" in user:
+        raise InputError("`user` must be a non-empty string without ':'")
+    message_id = str(data.get("id", number))
+    kinds = [k for k in ("text", "choice", "photo") if k in data]
+    if len(kinds) != 1:
+        raise InputError("a user line has exactly one of `text`, `choice` or `photo`")
+    value = data[kinds[0]]
+    if not isinstance(value, str):
+        raise InputError(f"`{kinds[0]}` must be a string")
+    key = f"{CHANNEL}:{user}"
+    if kinds[0] == "text":
+        return Inbound.text_message(key, message_id, value)
+    if kinds[0] == "choice":
+        return Inbound.choice_tap(key, message_id, value)
+    return Inbound(user=key, message_id=message_id, kind=InboundKind.PHOTO, media=value)
+
+
+class SimulatorChannel:
+    """Delivers a message by printing it as one JSON line, flushed at once."""
+
+    name = CHANNEL
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.sent = 0
+        # Fault injection for the crash tests: die right after the N-th line is written,
+        # before the sender records it as sent.
+        kill_after = os.environ.get("RELAIS_SIM_KILL_AFTER_SENDS")
+        self.kill_after = int(kill_after) if kill_after else None
+
+    async def send(self, message: OutboxMessage) -> str | None:
+        record = {
+            "user": message.user.split(":", 1)[1],
+            "kind": str(message.kind),
+            "locale": message.locale,
+            "text": message.text,
+            "choices": [c.as_dict() for c in message.choices],
+            "at": message.created_at.isoformat(),
+        }
+        self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.out.flush()
+        self.sent += 1
+        if self.kill_after is not None and self.sent >= self.kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return None
+
+
+async def _resolve_choice(runtime: Runtime, inbound: Inbound) -> Inbound:
+    """A `choice` line may name a button by its label; the channel sends ids."""
+    async with runtime.storage.transaction() as tx:
+        session = await tx.load_session(inbound.user)
+    if session is None:
+        return inbound
+    for choice in session.offered:
+        if inbound.choice in (choice.id, choice.label):
+            return Inbound.choice_tap(inbound.user, inbound.message_id, choice.id)
+    return inbound
+
+
+async def simulate(lines: Iterable[str], out: TextIO, err: TextIO, settings: Settings,
+                   database: Path, start: datetime) -> int:
+    clock = ManualClock(start)
+    runtime = Runtime.build(settings, clock, {CHANNEL: SimulatorChannel(out)}, database)
+    await runtime.start()
+    status = 0
+    kill_after_turns = os.environ.get("RELAIS_SIM_KILL_AFTER_TURNS")
+    turns = 0
+    try:
+        await runtime.sender.drain()  # what an earlier, crashed run accepted but did not send
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                item = parse_line(line, number)
+            except InputError as exc:
+                err.write(f"line {number}: {exc}; skipped\n")
+                err.flush()
+                status = 1
+                continue
+            if isinstance(item, ClockMove):
+                clock.set(item.to)
+                await runtime.scheduler.run_due(clock.now(), at_due_time=True)
+                await runtime.scheduler.housekeeping(clock.now())
+            else:
+                if item.kind is InboundKind.CHOICE:
+                    item = await _resolve_choice(runtime, item)
+                await runtime.conversations.handle(item, clock.now())
+                turns += 1
+                if kill_after_turns and turns >= int(kill_after_turns):
+                    os.kill(os.getpid(), signal.SIGKILL)  # after the commit, before sending
+            await runtime.sender.drain()
+    finally:
+        await runtime.close()
+    return status
+
+
+def _stdin_lines() -> Iterable[str]:
+    # readline, not iteration: each line is processed (and answered) before the next is read.
+    while True:
+        line = sys.stdin.readline()
+        if not line:
+            return
+        yield line
+
+
+def main(db: str | None, now: str | None) -> int:
+    settings = Settings.load()
+    start = parse_time(now) if now else datetime.now(UTC)
+    temporary = None
+    if db is None:
+        temporary = tempfile.mkdtemp(prefix="relais-sim-")
+        database = Path(temporary) / "sim.sqlite3"
+    else:
+        database = Path(db)
+    try:
+        return asyncio.run(simulate(_stdin_lines(), sys.stdout, sys.stderr, settings, database,
+                                    start))
+    finally:
+        if temporary:
+            shutil.rmtree(temporary, ignore_errors=True)

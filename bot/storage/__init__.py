@@ -1,0 +1,1 @@
+"""Storage: one small interface (`base.py`), one embedded backend (SQLite)."""

@@ -1,0 +1,110 @@
+"""The storage interface the runtime relies on. `tests/storage/test_contract.py` is its spec.
+
+A turn runs inside one `Transaction`: either everything it wrote is kept (session, outbox rows,
+timers, transcript) or nothing is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.core.model import Choice, MessageKind, Session
+
+
+class StorageError(Exception):
+    """The root of storage failures."""
+
+
+class VersionConflict(StorageError):
+    """The session changed since it was loaded: another turn for this user won the race."""
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: int
+    user: str
+    kind: MessageKind
+    locale: str
+    text: str
+    choices: tuple[Choice, ...]
+    created_at: datetime
+    attempts: int
+
+    @staticmethod
+    def body(text: str, choices: tuple[Choice, ...]) -> str:
+        return json.dumps({"text": text, "choices": [c.as_dict() for c in choices]},
+                          ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Timer:
+    id: int
+    user: str
+    name: str
+    topic: str
+    due_at: datetime
+    payload: Mapping[str, str]
+
+
+class Transaction(Protocol):
+    async def touch_user(self, user: str, now: datetime) -> None: ...
+    async def record_inbound(self, user: str, message_id: str, now: datetime) -> bool:
+        """False when this message id was already accepted for this user."""
+        ...
+    async def load_session(self, user: str) -> Session | None: ...
+    async def save_session(self, session: Session, now: datetime) -> Session:
+        """Save if the stored version is still `session.version`; return it with version + 1."""
+        ...
+    async def enqueue(self, user: str, kind: MessageKind, locale: str, text: str,
+                      choices: tuple[Choice, ...], now: datetime) -> int: ...
+    async def append_transcript(self, user: str, direction: str, text: str,
+                                now: datetime) -> None: ...
+    async def schedule(self, user: str, name: str, topic: str, due_at: datetime,
+                       payload: Mapping[str, str], now: datetime) -> int: ...
+    async def cancel_timers(self, user: str, topic: str | None) -> int: ...
+    async def take_timer(self, timer_id: int, now: datetime) -> Timer | None:
+        """Mark a pending timer done and return it; None if it was not pending any more."""
+        ...
+    async def superseded(self, timer: Timer, now: datetime) -> bool:
+        """True when a later timer of the same user and topic is also due by `now`."""
+        ...
+    async def skip_timer(self, timer_id: int, now: datetime) -> None: ...
+    async def record_handoff_request(self, user: str, reason: str, now: datetime) -> None: ...
+    async def erase_user(self, user: str) -> None: ...
+
+
+class Storage(Protocol):
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
+
+    # The sender's side of the outbox. Each call is its own transaction.
+    async def claim_outbox(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        """Mark up to `limit` ready rows 'sending' and return them, oldest first, never
+        overtaking an earlier unsent message of the same user."""
+        ...
+    async def mark_sent(self, message_id: int, now: datetime, channel_ref: str | None) -> None: ...
+    async def mark_retry(self, message_id: int, available_at: datetime, error: str) -> None: ...
+    async def mark_failed(self, message_id: int, error: str) -> None: ...
+    async def recover_in_flight(self) -> int:
+        """After a crash: rows left 'sending' may or may not have reached the user. They are
+        marked 'uncertain' and never sent again (a double message is worse than a rare gap)."""
+        ...
+    async def set_reachable(self, user: str, reachable: bool) -> None: ...
+    async def is_reachable(self, user: str) -> bool: ...
+
+    # The scheduler's side.
+    async def due_timers(self, now: datetime, limit: int) -> list[Timer]: ...
+    async def next_due(self) -> datetime | None: ...
+
+    # Housekeeping.
+    async def inactive_users(self, before: datetime) -> list[str]: ...
+    async def prune_inbound(self, before: datetime) -> int: ...
+    async def pending_count(self) -> int: ...
+    async def stats(self) -> dict[str, Any]: ...
+

@@ -1,0 +1,332 @@
+"""SQLite through aiosqlite: the embedded default (WAL, busy timeout, one writer at a time).
+
+One connection serves the process. aiosqlite runs it on a thread of its own, and an asyncio
+lock makes each transaction exclusive, so turns for different users never interleave inside
+the database even though they interleave on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.core.model import Choice, MessageKind, Session
+from bot.storage.base import OutboxMessage, StorageError, Timer, VersionConflict
+
+#: Tables that hold rows about a user; `erase_user` clears every one of them.
+USER_TABLES = ("sessions", "inbound", "outbox", "scheduled", "transcript", "handoff_requests",
+               "users")
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: every time in Relais carries its zone")
+    return moment.isoformat()
+
+
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def migrations() -> list[tuple[int, str]]:
+    folder = resources.files("bot.storage") / "migrations"
+    found = []
+    for item in folder.iterdir():
+        if item.name.endswith(".sql"):
+            found.append((int(item.name.split("_", 1)[0]), item.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class SQLiteTransaction:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self.db = db
+
+    async def _one(self, sql: str, *args: Any) -> Any:
+        async with self.db.execute(sql, args) as cursor:
+            return await cursor.fetchone()
+
+    async def touch_user(self, user: str, now: datetime) -> None:
+        await self.db.execute(
+            "INSERT INTO users (user_key, created_at, last_seen_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (user_key) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+            (user, _iso(now), _iso(now)))
+
+    async def record_inbound(self, user: str, message_id: str, now: datetime) -> bool:
+        cursor = await self.db.execute(
+            "INSERT OR IGNORE INTO inbound (user_key, message_id, received_at) VALUES (?, ?, ?)",
+            (user, message_id, _iso(now)))
+        return cursor.rowcount == 1
+
+    async def load_session(self, user: str) -> Session | None:
+        row = await self._one("SELECT data, version FROM sessions WHERE user_key = ?", user)
+        if row is None:
+            return None
+        return Session.from_json(user, json.loads(row[0]), row[1])
+
+    async def save_session(self, session: Session, now: datetime) -> Session:
+        data = json.dumps(session.to_json(), ensure_ascii=False)
+        if session.version == 0:
+            cursor = await self.db.execute(
+                "INSERT OR IGNORE INTO sessions (user_key, data, version, updated_at) "
+                "VALUES (?, ?, 1, ?)", (session.user, data, _iso(now)))
+        else:
+            cursor = await self.db.execute(
+                "UPDATE sessions SET data = ?, version = version + 1, updated_at = ? "
+                "WHERE user_key = ? AND version = ?",
+                (data, _iso(now), session.user, session.version))
+        if cursor.rowcount != 1:
+            raise VersionConflict(f"session changed since version {session.version}")
+        return session.evolve(version=session.version + 1)
+
+    async def enqueue(self, user: str, kind: MessageKind, locale: str, text: str,
+                      choices: tuple[Choice, ...], now: datetime) -> int:
+        cursor = await self.db.execute(
+            "INSERT INTO outbox (user_key, kind, locale, body, created_at, available_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (user, str(kind), locale, OutboxMessage.body(text, choices), _iso(now), _iso(now)))
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def append_transcript(self, user: str, direction: str, text: str,
+                                now: datetime) -> None:
+        await self.db.execute(
+            "INSERT INTO transcript (user_key, direction, at, text) VALUES (?, ?, ?, ?)",
+            (user, direction, _iso(now), text))
+
+    async def schedule(self, user: str, name: str, topic: str, due_at: datetime,
+                       payload: Mapping[str, str], now: datetime) -> int:
+        cursor = await self.db.execute(
+            "INSERT INTO scheduled (user_key, name, topic, due_at, payload, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (user, name, topic, _iso(due_at), json.dumps(dict(payload)), _iso(now)))
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def cancel_timers(self, user: str, topic: str | None) -> int:
+        if topic is None:
+            cursor = await self.db.execute(
+                "UPDATE scheduled SET status = 'cancelled' WHERE user_key = ? "
+                "AND status = 'pending'", (user,))
+        else:
+            cursor = await self.db.execute(
+                "UPDATE scheduled SET status = 'cancelled' WHERE user_key = ? AND topic = ? "
+                "AND status = 'pending'", (user, topic))
+        return cursor.rowcount
+
+    async def take_timer(self, timer_id: int, now: datetime) -> Timer | None:
+        row = await self._one(
+            "SELECT id, user_key, name, topic, due_at, payload FROM scheduled "
+            "WHERE id = ? AND status = 'pending'", timer_id)
+        if row is None:
+            return None
+        await self.db.execute("UPDATE scheduled SET status = 'done', done_at = ? WHERE id = ?",
+                              (_iso(now), timer_id))
+        return _timer(row)
+
+    async def superseded(self, timer: Timer, now: datetime) -> bool:
+        row = await self._one(
+            "SELECT 1 FROM scheduled WHERE user_key = ? AND topic = ? AND status = 'pending' "
+            "AND id != ? AND due_at > ? AND due_at <= ?",
+            timer.user, timer.topic, timer.id, _iso(timer.due_at), _iso(now))
+        return row is not None
+
+    async def skip_timer(self, timer_id: int, now: datetime) -> None:
+        await self.db.execute("UPDATE scheduled SET status = 'skipped', done_at = ? WHERE id = ?",
+                              (_iso(now), timer_id))
+
+    async def record_handoff_request(self, user: str, reason: str, now: datetime) -> None:
+        await self.db.execute(
+            "INSERT INTO handoff_requests (user_key, requested_at, reason) VALUES (?, ?, ?)",
+            (user, _iso(now), reason))
+
+    async def erase_user(self, user: str) -> None:
+        for table in USER_TABLES:
+            await self.db.execute(f"DELETE FROM {table} WHERE user_key = ?", (user,))
+
+
+def _timer(row: Any) -> Timer:
+    return Timer(id=row[0], user=row[1], name=row[2], topic=row[3], due_at=_when(row[4]),
+                 payload=json.loads(row[5]))
+
+
+class SQLiteStorage:
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+        self.path = str(path)
+        self.synchronous = synchronous
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise StorageError("storage is not open")
+        return self._db
+
+    async def open(self) -> None:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self.path, isolation_level=None)
+        for pragma in ("journal_mode = WAL", "busy_timeout = 5000", "foreign_keys = ON",
+                       f"synchronous = {self.synchronous}"):
+            await self.db.execute(f"PRAGMA {pragma}")
+        await self._migrate()
+
+    async def _migrate(self) -> None:
+        async with self.db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        current = row[0] if row else 0
+        for version, script in migrations():
+            if version <= current:
+                continue
+            # executescript commits on its own; the version bump is part of the same script.
+            await self.db.executescript(
+                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")
+
+    async def schema_version(self) -> int:
+        async with self.db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SQLiteTransaction]:
+        async with self._lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield SQLiteTransaction(self.db)
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
+
+    async def _write(self, sql: str, *args: Any) -> int:
+        async with self.transaction() as tx:
+            cursor = await tx.db.execute(sql, args)
+            return cursor.rowcount
+
+    async def _all(self, sql: str, *args: Any) -> list[Any]:
+        async with self._lock, self.db.execute(sql, args) as cursor:
+            return list(await cursor.fetchall())
+
+    # -- outbox -------------------------------------------------------------------------------
+
+    async def claim_outbox(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        async with self.transaction() as tx:
+            async with tx.db.execute(
+                "SELECT o.id, o.user_key, o.kind, o.locale, o.body, o.created_at, o.attempts "
+                "FROM outbox o WHERE o.status = 'pending' AND o.available_at <= ? "
+                "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.user_key = o.user_key "
+                "  AND e.id < o.id AND e.status IN ('pending', 'sending')) "
+                "ORDER BY o.id LIMIT ?", (_iso(now), limit)) as cursor:
+                rows = list(await cursor.fetchall())
+            out = []
+            for row in rows:
+                await tx.db.execute(
+                    "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
+                    (row[0],))
+                body = json.loads(row[4])
+                out.append(OutboxMessage(
+                    id=row[0], user=row[1], kind=MessageKind(row[2]), locale=row[3],
+                    text=body["text"],
+                    choices=tuple(Choice(c["id"], c["label"]) for c in body["choices"]),
+                    created_at=_when(row[5]), attempts=row[6] + 1))
+            return out
+
+    async def mark_sent(self, message_id: int, now: datetime, channel_ref: str | None) -> None:
+        # The text is not kept once delivered: the transcript has it, with consent only.
+        await self._write("UPDATE outbox SET status = 'sent', sent_at = ?, channel_ref = ?, "
+                          "body = '{}' WHERE id = ?", _iso(now), channel_ref, message_id)
+
+    async def mark_retry(self, message_id: int, available_at: datetime, error: str) -> None:
+        await self._write("UPDATE outbox SET status = 'pending', available_at = ?, "
+                          "last_error = ? WHERE id = ?", _iso(available_at), error[:200],
+                          message_id)
+
+    async def mark_failed(self, message_id: int, error: str) -> None:
+        await self._write("UPDATE outbox SET status = 'failed', body = '{}', last_error = ? "
+                          "WHERE id = ?", error[:200], message_id)
+
+    async def recover_in_flight(self) -> int:
+        return await self._write(
+            "UPDATE outbox SET status = 'uncertain', body = '{}' WHERE status = 'sending'")
+
+    async def set_reachable(self, user: str, reachable: bool) -> None:
+        await self._write("UPDATE users SET reachable = ? WHERE user_key = ?", int(reachable),
+                          user)
+
+    async def is_reachable(self, user: str) -> bool:
+        rows = await self._all("SELECT reachable FROM users WHERE user_key = ?", user)
+        return bool(rows[0][0]) if rows else True
+
+    async def outbox_status(self, message_id: int) -> str | None:
+        rows = await self._all("SELECT status FROM outbox WHERE id = ?", message_id)
+        return str(rows[0][0]) if rows else None
+
+    # -- timers -------------------------------------------------------------------------------
+
+    async def due_timers(self, now: datetime, limit: int) -> list[Timer]:
+        rows = await self._all(
+            "SELECT id, user_key, name, topic, due_at, payload FROM scheduled "
+            "WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+            _iso(now), limit)
+        return [_timer(r) for r in rows]
+
+    async def next_due(self) -> datetime | None:
+        rows = await self._all("SELECT MIN(due_at) FROM scheduled WHERE status = 'pending'")
+        return _when(rows[0][0]) if rows and rows[0][0] else None
+
+    # -- housekeeping -------------------------------------------------------------------------
+
+    async def inactive_users(self, before: datetime) -> list[str]:
+        rows = await self._all("SELECT user_key FROM users WHERE last_seen_at < ?", _iso(before))
+        return [r[0] for r in rows]
+
+    async def prune_inbound(self, before: datetime) -> int:
+        return await self._write("DELETE FROM inbound WHERE received_at < ?", _iso(before))
+
+    async def pending_count(self) -> int:
+        rows = await self._all("SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')")
+        return int(rows[0][0])
+
+    async def transcript(self, user: str) -> list[tuple[str, str, str]]:
+        rows = await self._all(
+            "SELECT direction, at, text FROM transcript WHERE user_key = ? ORDER BY id", user)
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async def stats(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for table in USER_TABLES:
+            rows = await self._all(f"SELECT COUNT(*) FROM {table}")
+            out[table] = rows[0][0]
+        return out
+
+    async def rows_about(self, user: str) -> dict[str, int]:
+        """How many rows each table holds about a user (used to prove erasure)."""
+        out = {}
+        for table in await self.tables_with_user_key():
+            rows = await self._all(f"SELECT COUNT(*) FROM {table} WHERE user_key = ?", user)
+            out[table] = int(rows[0][0])
+        return out
+
+    async def tables_with_user_key(self) -> list[str]:
+        tables = await self._all("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                 "AND name NOT LIKE 'sqlite_%'")
+        found = []
+        for (name,) in tables:
+            columns = await self._all(f"PRAGMA table_info({name})")
+            if any(c[1] == "user_key" for c in columns):
+                found.append(name)
+        return found
+

@@ -1,0 +1,98 @@
+"""Shared fixtures: the real content, a real SQLite database, the runtime with a fake channel."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.content import Content, build_engine, load_content
+from bot.core.engine import Engine
+from bot.runtime import Runtime
+from bot.settings import ROOT, Settings
+from bot.storage.base import OutboxMessage
+from bot.storage.sqlite import SQLiteStorage
+
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite the golden conversation files from the current output")
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings.from_mapping({})
+
+
+@pytest.fixture(scope="session")
+def content(settings: Settings) -> Content:
+    return load_content(settings.flows_dir, settings.locales_dir)
+
+
+@pytest.fixture(scope="session")
+def engine(content: Content) -> Engine:
+    return build_engine(content, retention_months=12)
+
+
+@pytest.fixture
+async def storage(tmp_path: Path) -> AsyncIterator[SQLiteStorage]:
+    store = SQLiteStorage(tmp_path / "test.sqlite3")
+    await store.open()
+    yield store
+    await store.close()
+
+
+class RecordingChannel:
+    """A channel that keeps what it is given; `fail_with` makes the next sends raise."""
+
+    def __init__(self, name: str = "test") -> None:
+        self.name = name
+        self.sent: list[OutboxMessage] = []
+        self.fail_with: list[Exception] = []
+
+    async def send(self, message: OutboxMessage) -> str | None:
+        if self.fail_with:
+            raise self.fail_with.pop(0)
+        self.sent.append(message)
+        return f"ref-{message.id}"
+
+
+@pytest.fixture
+def channel() -> RecordingChannel:
+    return RecordingChannel()
+
+
+@pytest.fixture
+async def runtime(settings: Settings, tmp_path: Path, channel: RecordingChannel
+                  ) -> AsyncIterator[Runtime]:
+    rt = Runtime.build(settings, ManualClock(NOW), {"test": channel}, tmp_path / "rt.sqlite3")
+    await rt.start()
+    yield rt
+    await rt.close()
+
+
+def run_simulate(lines: Iterable[dict[str, Any] | str], *, db: Path | None = None,
+                 now: str = "2026-03-02T10:00:00+01:00", env: dict[str, str] | None = None,
+                 timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run `python -m bot simulate` as a user would, with JSON lines on stdin."""
+    text = "".join((line if isinstance(line, str) else json.dumps(line, ensure_ascii=False))
+                   + "\n" for line in lines)
+    args = [sys.executable, "-m", "bot", "simulate", "--now", now]
+    if db is not None:
+        args += ["--db", str(db)]
+    return subprocess.run(args, input=text, capture_output=True, text=True, cwd=ROOT,
+                          timeout=timeout, env={**os.environ, **(env or {})}, check=False)
+
+
+def outputs(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
