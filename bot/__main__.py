@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         level = Settings.load().log_level
         logging.basicConfig(level=level, stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # transitions logs every callback at INFO: noise, and it would name user states.
+        logging.getLogger("transitions").setLevel(logging.WARNING)
         if args.command == "chat":
             from bot.chat import main as chat_main
             return chat_main(args.user)

@@ -17,6 +17,7 @@ from bot.core.definition import DefinitionError, FlowDef, parse_flow
 from bot.core.engine import Engine
 from bot.core.i18n import Messages
 from bot.core.model import LOCALES, SOURCE_LOCALE
+from bot.core.registry import REGISTRY, Registry
 
 COMMANDS_FILE = "commands.yaml"
 DOMAIN = "messages"
@@ -92,7 +93,10 @@ def load_catalogs(locales_dir: Path) -> dict[str, Messages]:
             if message.id and message.string:
                 msgid = message.id if isinstance(message.id, str) else message.id[0]
                 msgstr = message.string if isinstance(message.string, str) else message.string[0]
-                messages[(message.context or "", msgid)] = msgstr
+                context = message.context or ""
+                if isinstance(context, bytes):  # Babel's read_mo leaves the context undecoded
+                    context = context.decode(catalog.charset or "utf-8")
+                messages[(context, msgid)] = msgstr
         catalogs[locale] = messages
     return catalogs
 
@@ -101,6 +105,7 @@ def load_content(flows_dir: Path, locales_dir: Path) -> Content:
     return Content(load_flows(flows_dir), load_commands(flows_dir), load_catalogs(locales_dir))
 
 
-def build_engine(content: Content, retention_months: int) -> Engine:
-    return Engine(content.flows, content.commands, content.catalogs,
+def build_engine(content: Content, retention_months: int, registry: Registry = REGISTRY
+                 ) -> Engine:
+    return Engine(content.flows, content.commands, content.catalogs, registry=registry,
                   constants={"retention_months": str(retention_months)})

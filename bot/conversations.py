@@ -70,7 +70,7 @@ class Conversations:
             taken = await tx.take_timer(timer.id, now)
             if taken is None:
                 return Outcome.STALE_TIMER
-            if await tx.superseded(taken, now):
+            if await tx.superseded(taken, now) or not await tx.reachable(taken.user):
                 await tx.skip_timer(taken.id, now)
                 return Outcome.SKIPPED_TIMER
             inbound = Inbound(user=taken.user, message_id=f"timer:{taken.id}",

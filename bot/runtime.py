@@ -15,6 +15,7 @@ from bot.clock import Clock
 from bot.content import build_engine, load_content
 from bot.conversations import Conversations
 from bot.core.engine import Engine
+from bot.core.registry import REGISTRY, Registry
 from bot.scheduler import Retention, Scheduler
 from bot.sender import Sender
 from bot.settings import Settings
@@ -31,9 +32,9 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock, channels: Mapping[str, Channel],
-              database: Path | str | None = None) -> Runtime:
+              database: Path | str | None = None, registry: Registry = REGISTRY) -> Runtime:
         engine = build_engine(load_content(settings.flows_dir, settings.locales_dir),
-                              settings.retention_months)
+                              settings.retention_months, registry)
         storage = SQLiteStorage(database or settings.database_path,
                                 synchronous=settings.sqlite_synchronous)
         sender = Sender(storage, channels, clock)

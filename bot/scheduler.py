@@ -45,8 +45,7 @@ class Scheduler:
                 return handled
             for timer in due:
                 now = timer.due_at if at_due_time else self.clock.now()
-                outcome = await self.conversations.fire_timer(timer, max(now, timer.due_at)
-                                                              if at_due_time else now)
+                outcome = await self.conversations.fire_timer(timer, now)
                 handled += outcome is Outcome.ACCEPTED
 
     async def housekeeping(self, now: datetime) -> tuple[int, int]:

@@ -153,6 +153,8 @@ class Engine:
         self._jump(ctx, command.goto)
 
     def _timer(self, ctx: TurnContext) -> None:
+        if not ctx.session.reminders:
+            return  # the user sent /stop: timers fall due silently
         handler = self.registry.timers.get(ctx.inbound.timer)
         if handler is None:
             raise LookupError(f"no timer handler {ctx.inbound.timer!r}")

@@ -8,6 +8,7 @@ the database even though they interleave on the event loop.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -22,7 +23,7 @@ from bot.core.model import Choice, MessageKind, Session
 from bot.storage.base import OutboxMessage, StorageError, Timer, VersionConflict
 
 #: Tables that hold rows about a user; `erase_user` clears every one of them.
-USER_TABLES = ("sessions", "inbound", "outbox", "scheduled", "transcript", "handoff_requests",
+USER_TABLES = ("sessions", "outbox", "scheduled", "transcript", "handoff_requests",
                "users")
 
 
@@ -61,8 +62,8 @@ class SQLiteTransaction:
 
     async def record_inbound(self, user: str, message_id: str, now: datetime) -> bool:
         cursor = await self.db.execute(
-            "INSERT OR IGNORE INTO inbound (user_key, message_id, received_at) VALUES (?, ?, ?)",
-            (user, message_id, _iso(now)))
+            "INSERT OR IGNORE INTO inbound (digest, received_at) VALUES (?, ?)",
+            (inbound_digest(user, message_id), _iso(now)))
         return cursor.rowcount == 1
 
     async def load_session(self, user: str) -> Session | None:
@@ -147,9 +148,17 @@ class SQLiteTransaction:
             "INSERT INTO handoff_requests (user_key, requested_at, reason) VALUES (?, ?, ?)",
             (user, _iso(now), reason))
 
+    async def reachable(self, user: str) -> bool:
+        row = await self._one("SELECT reachable FROM users WHERE user_key = ?", user)
+        return bool(row[0]) if row else True
+
     async def erase_user(self, user: str) -> None:
         for table in USER_TABLES:
             await self.db.execute(f"DELETE FROM {table} WHERE user_key = ?", (user,))
+
+
+def inbound_digest(user: str, message_id: str) -> str:
+    return hashlib.sha256(f"{user}\x00{message_id}".encode()).hexdigest()
 
 
 def _timer(row: Any) -> Timer:
@@ -244,10 +253,20 @@ class SQLiteStorage:
                     created_at=_when(row[5]), attempts=row[6] + 1))
             return out
 
+    async def _forget_if_erased(self, tx: SQLiteTransaction, message_id: int) -> bool:
+        """The goodbye after /delete is the last row about an erased user: gone once handled."""
+        cursor = await tx.db.execute(
+            "DELETE FROM outbox WHERE id = ? AND NOT EXISTS "
+            "(SELECT 1 FROM users u WHERE u.user_key = outbox.user_key)", (message_id,))
+        return cursor.rowcount == 1
+
     async def mark_sent(self, message_id: int, now: datetime, channel_ref: str | None) -> None:
         # The text is not kept once delivered: the transcript has it, with consent only.
-        await self._write("UPDATE outbox SET status = 'sent', sent_at = ?, channel_ref = ?, "
-                          "body = '{}' WHERE id = ?", _iso(now), channel_ref, message_id)
+        async with self.transaction() as tx:
+            if not await self._forget_if_erased(tx, message_id):
+                await tx.db.execute(
+                    "UPDATE outbox SET status = 'sent', sent_at = ?, channel_ref = ?, "
+                    "body = '{}' WHERE id = ?", (_iso(now), channel_ref, message_id))
 
     async def mark_retry(self, message_id: int, available_at: datetime, error: str) -> None:
         await self._write("UPDATE outbox SET status = 'pending', available_at = ?, "
@@ -255,8 +274,10 @@ class SQLiteStorage:
                           message_id)
 
     async def mark_failed(self, message_id: int, error: str) -> None:
-        await self._write("UPDATE outbox SET status = 'failed', body = '{}', last_error = ? "
-                          "WHERE id = ?", error[:200], message_id)
+        async with self.transaction() as tx:
+            if not await self._forget_if_erased(tx, message_id):
+                await tx.db.execute("UPDATE outbox SET status = 'failed', body = '{}', "
+                                    "last_error = ? WHERE id = ?", (error[:200], message_id))
 
     async def recover_in_flight(self) -> int:
         return await self._write(

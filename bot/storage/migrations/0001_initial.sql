@@ -16,12 +16,12 @@ CREATE TABLE sessions (
     updated_at TEXT NOT NULL
 );
 
--- Channel message ids already accepted: a redelivered message is answered once.
+-- Channel message ids already accepted: a redelivered message is answered once. Only a hash
+-- of (user, message id) is kept, so the rows need not be erased with the user: a replay after
+-- /delete must still not be answered twice. They are pruned after a few weeks.
 CREATE TABLE inbound (
-    user_key    TEXT NOT NULL,
-    message_id  TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    PRIMARY KEY (user_key, message_id)
+    digest      TEXT PRIMARY KEY,
+    received_at TEXT NOT NULL
 );
 
 -- The transactional outbox: written in the same transaction as the turn, drained by the sender.

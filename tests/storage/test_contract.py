@@ -1,0 +1,222 @@
+"""The storage contract. Every backend must pass it; today SQLite, on disk and in memory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.core.model import Choice, MessageKind, Session
+from bot.storage.base import VersionConflict
+from bot.storage.sqlite import USER_TABLES, SQLiteStorage
+
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+U1, U2 = "test:1", "test:2"
+
+Factory = Callable[[Path], SQLiteStorage]
+BACKENDS: dict[str, Factory] = {
+    "sqlite-file": lambda tmp: SQLiteStorage(tmp / "contract.sqlite3"),
+    "sqlite-memory": lambda tmp: SQLiteStorage(":memory:"),
+}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SQLiteStorage]:
+    backend = BACKENDS[request.param](tmp_path)
+    await backend.open()
+    yield backend
+    await backend.close()
+
+
+def session(user: str = U1, version: int = 0, **kw: object) -> Session:
+    return Session(user=user, flow="menu", state="main", version=version, **kw)  # type: ignore[arg-type]
+
+
+async def test_inbound_ids_are_accepted_once_per_user(store: SQLiteStorage) -> None:
+    async with store.transaction() as tx:
+        assert await tx.record_inbound(U1, "42", T0)
+        assert not await tx.record_inbound(U1, "42", T0)
+        assert await tx.record_inbound(U2, "42", T0)  # message ids are per chat
+
+
+async def test_session_round_trip_and_versions(store: SQLiteStorage) -> None:
+    s = session(locale="ps", consent=True, offered=(Choice("a", "الف"),), resume=("menu", "main"))
+    s = s.with_slot("api_end", "2026-04-01")
+    async with store.transaction() as tx:
+        assert await tx.load_session(U1) is None
+        saved = await tx.save_session(s, T0)
+    assert saved.version == 1
+    async with store.transaction() as tx:
+        loaded = await tx.load_session(U1)
+    assert loaded == saved
+
+
+async def test_a_stale_version_is_refused(store: SQLiteStorage) -> None:
+    async with store.transaction() as tx:
+        await tx.save_session(session(), T0)
+    with pytest.raises(VersionConflict):
+        async with store.transaction() as tx:
+            await tx.save_session(session(), T0)  # version 0 again: someone saved meanwhile
+    async with store.transaction() as tx:
+        loaded = await tx.load_session(U1)
+        assert loaded is not None
+        await tx.save_session(loaded, T0)
+    with pytest.raises(VersionConflict):
+        async with store.transaction() as tx:
+            await tx.save_session(loaded, T0)
+
+
+async def test_a_failed_transaction_leaves_nothing(store: SQLiteStorage) -> None:
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as tx:
+            await tx.record_inbound(U1, "1", T0)
+            await tx.save_session(session(), T0)
+            await tx.enqueue(U1, MessageKind.REPLY, "fr", "bonjour", (), T0)
+            raise RuntimeError("crash in the middle of a turn")
+    async with store.transaction() as tx:
+        assert await tx.load_session(U1) is None
+        assert await tx.record_inbound(U1, "1", T0)  # the id was not kept either
+    assert await store.claim_outbox(T0, 10) == []
+
+
+async def test_outbox_claims_in_order_and_never_twice(store: SQLiteStorage) -> None:
+    async with store.transaction() as tx:
+        await tx.touch_user(U1, T0)
+        await tx.touch_user(U2, T0)
+        for i in range(3):
+            await tx.enqueue(U1, MessageKind.REPLY, "ar", f"m{i}", (Choice("x", "X"),), T0)
+        await tx.enqueue(U2, MessageKind.REPLY, "fr", "n0", (), T0)
+    claimed = await store.claim_outbox(T0, 10)
+    # One message per user at a time, oldest first: a user's messages keep their order.
+    assert [m.text for m in claimed] == ["m0", "n0"]
+    assert claimed[0].choices == (Choice("x", "X"),)
+    assert await store.claim_outbox(T0, 10) == []  # m1 waits while m0 is being sent
+    await store.mark_sent(claimed[0].id, T0, "ref")
+    await store.mark_sent(claimed[1].id, T0, None)
+    assert [m.text for m in await store.claim_outbox(T0, 10)] == ["m1"]
+    assert await store.outbox_status(claimed[0].id) == "sent"
+    assert await store.claim_outbox(T0, 10) == []  # m1 is in flight, m2 behind it
+
+
+async def test_a_retry_waits_and_holds_back_the_users_later_messages(store: SQLiteStorage
+                                                                     ) -> None:
+    async with store.transaction() as tx:
+        await tx.enqueue(U1, MessageKind.REPLY, "fr", "first", (), T0)
+        await tx.enqueue(U1, MessageKind.REPLY, "fr", "second", (), T0)
+        await tx.enqueue(U2, MessageKind.REPLY, "fr", "other user", (), T0)
+    first = (await store.claim_outbox(T0, 1))[0]
+    await store.mark_retry(first.id, T0 + timedelta(seconds=30), "429")
+    now = T0 + timedelta(seconds=1)
+    assert [m.text for m in await store.claim_outbox(now, 10)] == ["other user"]
+    later = await store.claim_outbox(T0 + timedelta(seconds=31), 10)
+    assert [(m.text, m.attempts) for m in later] == [("first", 2)]
+
+
+async def test_the_goodbye_to_an_erased_user_leaves_no_row_once_sent(store: SQLiteStorage
+                                                                    ) -> None:
+    async with store.transaction() as tx:
+        await tx.touch_user(U1, T0)
+        await tx.erase_user(U1)
+        await tx.enqueue(U1, MessageKind.REPLY, "fr", "Tout est effacé.", (), T0)
+    (goodbye,) = await store.claim_outbox(T0, 10)
+    await store.mark_sent(goodbye.id, T0, None)
+    assert set((await store.rows_about(U1)).values()) == {0}
+
+
+async def test_rows_in_flight_at_a_crash_become_uncertain(store: SQLiteStorage) -> None:
+    async with store.transaction() as tx:
+        await tx.enqueue(U1, MessageKind.REPLY, "fr", "a", (), T0)
+    (claimed,) = await store.claim_outbox(T0, 10)
+    assert await store.recover_in_flight() == 1
+    assert await store.outbox_status(claimed.id) == "uncertain"
+    assert await store.claim_outbox(T0, 10) == []
+
+
+async def test_timers_due_in_order_taken_once(store: SQLiteStorage) -> None:
+    async with store.transaction() as tx:
+        late = await tx.schedule(U1, "api", "api_end", T0 + timedelta(days=2), {"k": "v"}, T0)
+        early = await tx.schedule(U2, "api", "api_end", T0 + timedelta(days=1), {}, T0)
+    assert await store.next_due() == T0 + timedelta(days=1)
+    due = await store.due_timers(T0 + timedelta(days=3), 10)
+    assert [t.id for t in due] == [early, late]
+    assert due[1].payload == {"k": "v"}
+    async with store.transaction() as tx:
+        assert await tx.take_timer(early, T0) is not None
+        assert await tx.take_timer(early, T0) is None
+    assert [t.id for t in await store.due_timers(T0 + timedelta(days=3), 10)] == [late]
+
+
+async def test_a_later_due_timer_of_the_same_topic_supersedes(store: SQLiteStorage) -> None:
+    async with store.transaction() as tx:
+        a = await tx.schedule(U1, "api", "api_end", T0, {}, T0)
+        await tx.schedule(U1, "api", "api_end", T0 + timedelta(days=1), {}, T0)
+        await tx.schedule(U1, "card", "card_end", T0 + timedelta(days=1), {}, T0)
+    async with store.transaction() as tx:
+        timer = await tx.take_timer(a, T0)
+        assert timer is not None
+        assert not await tx.superseded(timer, T0)  # the later one is not due yet
+        assert await tx.superseded(timer, T0 + timedelta(days=2))
+
+
+async def test_cancel_timers_by_topic_or_all(store: SQLiteStorage) -> None:
+    async with store.transaction() as tx:
+        await tx.schedule(U1, "api", "api_end", T0, {}, T0)
+        await tx.schedule(U1, "card", "card_end", T0, {}, T0)
+        await tx.schedule(U2, "api", "api_end", T0, {}, T0)
+        assert await tx.cancel_timers(U1, "api_end") == 1
+        assert await tx.cancel_timers(U1, None) == 1
+    assert [t.user for t in await store.due_timers(T0, 10)] == [U2]
+
+
+async def test_erase_user_leaves_no_row_in_any_table(store: SQLiteStorage) -> None:
+    async with store.transaction() as tx:
+        for user in (U1, U2):
+            await tx.touch_user(user, T0)
+            await tx.record_inbound(user, "1", T0)
+            await tx.save_session(session(user), T0)
+            await tx.enqueue(user, MessageKind.REPLY, "fr", "x", (), T0)
+            await tx.append_transcript(user, "in", "mon histoire", T0)
+            await tx.schedule(user, "api", "api_end", T0, {}, T0)
+            await tx.record_handoff_request(user, "user_request", T0)
+    tables = await store.tables_with_user_key()
+    assert set(tables) >= {"sessions", "outbox", "transcript", "scheduled", "users"}
+    assert set(tables) == set(USER_TABLES)  # a new table with user data must be erased too
+    assert all(n > 0 for n in (await store.rows_about(U1)).values())
+    async with store.transaction() as tx:
+        await tx.erase_user(U1)
+    assert set((await store.rows_about(U1)).values()) == {0}
+    assert all(n > 0 for n in (await store.rows_about(U2)).values())
+
+
+async def test_reachability(store: SQLiteStorage) -> None:
+    async with store.transaction() as tx:
+        await tx.touch_user(U1, T0)
+    assert await store.is_reachable(U1)
+    await store.set_reachable(U1, False)
+    assert not await store.is_reachable(U1)
+
+
+async def test_inactive_users_and_inbound_pruning(store: SQLiteStorage) -> None:
+    async with store.transaction() as tx:
+        await tx.touch_user(U1, T0)
+        await tx.touch_user(U2, T0 + timedelta(days=300))
+        await tx.record_inbound(U1, "1", T0)
+    assert await store.inactive_users(T0 + timedelta(days=1)) == [U1]
+    assert await store.prune_inbound(T0 + timedelta(days=1)) == 1
+
+
+async def test_naive_times_are_refused(store: SQLiteStorage) -> None:
+    with pytest.raises(ValueError, match="naive"):
+        async with store.transaction() as tx:
+            await tx.touch_user(U1, datetime(2026, 1, 1))  # noqa: DTZ001
+
+
+async def test_migrations_are_versioned_and_idempotent(tmp_path: Path) -> None:
+    path = tmp_path / "m.sqlite3"
+    for _ in range(2):
+        s = SQLiteStorage(path)
+        await s.open()
+        assert await s.schema_version() == 1
+        await s.close()

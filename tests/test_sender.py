@@ -1,0 +1,84 @@
+"""The sender: retries, rate-limit hints, blocked users, at-most-once across a crash."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.channels.base import PermanentFailure, RecipientBlocked, TemporaryFailure
+from bot.clock import ManualClock
+from bot.core.model import MessageKind
+from bot.sender import RetryPolicy, Sender
+from bot.storage.sqlite import SQLiteStorage
+from tests.conftest import NOW, RecordingChannel
+
+
+async def _enqueue(storage: SQLiteStorage, user: str, *texts: str) -> None:
+    async with storage.transaction() as tx:
+        await tx.touch_user(user, NOW)
+        for t in texts:
+            await tx.enqueue(user, MessageKind.REPLY, "fr", t, (), NOW)
+
+
+async def test_retry_after_is_honoured(storage: SQLiteStorage, channel: RecordingChannel
+                                       ) -> None:
+    clock = ManualClock(NOW)
+    sender = Sender(storage, {"test": channel}, clock)
+    await _enqueue(storage, "test:a", "one", "two")
+    channel.fail_with = [TemporaryFailure("429 Too Many Requests", retry_after=5)]
+    report = await sender.drain()
+    assert (report.sent, report.retried) == (0, 1)
+    clock.set(NOW + timedelta(seconds=4))
+    assert (await sender.drain()).sent == 0  # not yet, and "two" waits behind "one"
+    clock.set(NOW + timedelta(seconds=5))
+    report = await sender.drain()
+    assert report.sent == 2
+    assert [m.text for m in channel.sent] == ["one", "two"]
+
+
+async def test_network_errors_back_off_exponentially_then_give_up(
+        storage: SQLiteStorage, channel: RecordingChannel) -> None:
+    clock = ManualClock(NOW)
+    policy = RetryPolicy(base_seconds=1, max_seconds=60, max_attempts=3)
+    sender = Sender(storage, {"test": channel}, clock, policy)
+    await _enqueue(storage, "test:a", "x")
+    channel.fail_with = [OSError("reset"), TemporaryFailure("502"), TemporaryFailure("502")]
+    await sender.drain()
+    clock.set(NOW + timedelta(seconds=1))
+    await sender.drain()
+    clock.set(NOW + timedelta(seconds=2))
+    assert (await sender.drain()).sent == 0  # second retry waits 2 s (1 + 2 = 3 s in all)
+    clock.set(NOW + timedelta(seconds=3))
+    report = await sender.drain()
+    assert report.failed == 1 and channel.sent == []
+    assert policy.delay(1, None) == 1 and policy.delay(2, None) == 2
+    assert policy.delay(10, None) == 60 and policy.delay(1, 9999) == 60
+
+
+async def test_a_blocked_user_is_marked_unreachable(storage: SQLiteStorage,
+                                                    channel: RecordingChannel) -> None:
+    sender = Sender(storage, {"test": channel}, ManualClock(NOW))
+    await _enqueue(storage, "test:a", "one", "two")
+    channel.fail_with = [RecipientBlocked("403 bot was blocked by the user")]
+    report = await sender.drain()
+    assert report.failed == 2 and channel.sent == []
+    assert not await storage.is_reachable("test:a")
+
+
+async def test_permanent_failures_and_unknown_channels(storage: SQLiteStorage,
+                                                       channel: RecordingChannel) -> None:
+    sender = Sender(storage, {"test": channel}, ManualClock(NOW))
+    await _enqueue(storage, "test:a", "bad")
+    await _enqueue(storage, "nowhere:b", "lost")
+    channel.fail_with = [PermanentFailure("400 message is too long")]
+    report = await sender.drain()
+    assert report.failed == 2
+
+
+async def test_a_row_in_flight_at_a_crash_is_not_sent_again(
+        storage: SQLiteStorage, channel: RecordingChannel) -> None:
+    await _enqueue(storage, "test:a", "maybe delivered", "next")
+    await storage.claim_outbox(NOW, 10)  # the process claimed it, then died
+    assert await storage.recover_in_flight() == 1
+    sender = Sender(storage, {"test": channel}, ManualClock(NOW))
+    await sender.drain()
+    assert [m.text for m in channel.sent] == ["next"]
