@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from babel.messages.pofile import read_po
@@ -31,7 +31,8 @@ def read_entries(path: Path) -> dict[tuple[str, str], tuple[str, bool]]:
         if not message.id:
             continue
         msgid = message.id if isinstance(message.id, str) else message.id[0]
-        msgstr = message.string if isinstance(message.string, str) else message.string[0]
+        string = message.string
+        msgstr = string if isinstance(string, str) else (string[0] if string else "")
         entries[(message.context or "", msgid)] = (msgstr or "", message.fuzzy)
     return entries
 
@@ -63,7 +64,7 @@ def check(flows_dir: Path, locales_dir: Path, today: date) -> Report:
 
 def main_check() -> int:
     settings = Settings.load()
-    report = check(settings.flows_dir, settings.locales_dir, date.today())
+    report = check(settings.flows_dir, settings.locales_dir, datetime.now(UTC).date())
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for problem in report.problems:

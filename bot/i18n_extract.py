@@ -30,8 +30,11 @@ def _walk(node: yaml.Node) -> Iterator[yaml.MappingNode]:
             yield from _walk(item)
 
 
+Extracted = tuple[int, str, tuple[str, str], list[str]]
+
+
 def extract_flow(fileobj: IO[bytes], keywords: Collection[str], comment_tags: Collection[str],
-                 options: Mapping[str, Any]) -> Iterator[tuple[int, str, tuple[str, str], list[str]]]:
+                 options: Mapping[str, Any]) -> Iterator[Extracted]:
     root = yaml.compose(fileobj.read().decode("utf-8"), Loader=yaml.SafeLoader)
     if root is None:
         return

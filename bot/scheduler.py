@@ -8,6 +8,7 @@ a later timer of the same user and topic is also due: then only the later one is
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -73,7 +74,5 @@ class Scheduler:
                     last_housekeeping = now
             except Exception:  # keep the loop alive; due rows stay due
                 log.exception("scheduler loop error")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=tick_seconds)
-            except TimeoutError:
-                pass

@@ -36,7 +36,7 @@ class RetryPolicy:
     def delay(self, attempts: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_seconds)
-        return min(self.base_seconds * 2 ** (attempts - 1), self.max_seconds)
+        return float(min(self.base_seconds * 2 ** max(attempts - 1, 0), self.max_seconds))
 
 
 @dataclass
@@ -88,7 +88,7 @@ class Sender:
             log.warning("message %s failed for good: %s", message.id, type(exc).__name__)
             await self.storage.mark_failed(message.id, str(exc))
             report.failed += 1
-        except (TemporaryFailure, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, TemporaryFailure, OSError) as exc:
             retry_after = exc.retry_after if isinstance(exc, TemporaryFailure) else None
             if message.attempts >= self.policy.max_attempts:
                 await self.storage.mark_failed(message.id, f"gave up: {exc}")

@@ -5,12 +5,13 @@ assistant sends), through the same engine, storage, outbox, sender and scheduler
 with a simulated clock. The contract is stable: tests and content editors rely on it.
 
     {"user": "u1", "text": "/start"}             a text message (commands are text)
-    {"user": "u1", "choice": "agree"}            a tap on a button of the latest message (id or label)
+    {"user": "u1", "choice": "agree"}            a tap on a button of the latest message
     {"user": "u1", "photo": "shot.png"}          an image
     {"clock": "2026-05-01T09:30:00+02:00"}       move the clock; what falls due is emitted in order
 
-Any user line may carry "id", the channel's message id (default: the line's number), so that
-replaying an input on the same --db after a crash answers each message exactly once.
+A choice names the button by its id or its label. Any user line may carry "id", the
+channel's message id (default: the line's number), so that replaying an input on the same
+--db after a crash answers each message exactly once.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.core.model import Inbound, InboundKind
 from bot.conversations import Outcome
+from bot.core.model import Inbound, InboundKind
 from bot.runtime import Runtime
 from tests.conftest import NOW, RecordingChannel
 
@@ -41,7 +41,9 @@ async def test_concurrent_messages_of_one_user_are_serialised(runtime: Runtime,
     async with runtime.storage.transaction() as tx:
         session = await tx.load_session("test:a")
     assert session is not None
-    assert session.version == 3 and session.consent is True and session.state == "main"
+    assert session.version == 3
+    assert session.consent is True
+    assert session.state == "main"
     assert len(runtime.conversations.locks) == 0  # idle locks are evicted
 
 
@@ -59,7 +61,8 @@ async def test_transcript_only_with_consent(runtime: Runtime) -> None:
     await runtime.conversations.handle(Inbound.choice_tap("test:a", "3", "agree"), NOW)
     await runtime.conversations.handle(text("a", "4", "my question"), NOW)
     directions = [d for d, _, _ in await runtime.storage.transcript("test:a")]
-    assert "in" in directions and "out" in directions
+    assert "in" in directions
+    assert "out" in directions
     assert ("in", "my question") in [(d, t) for d, _, t in
                                      await runtime.storage.transcript("test:a")]
 
@@ -73,7 +76,8 @@ async def test_delete_erases_every_row_but_the_goodbye_is_sent(
         await runtime.conversations.handle(inbound, NOW)
     await runtime.sender.drain()
     rows = await runtime.storage.rows_about(user)
-    assert rows["transcript"] > 0 and rows["handoff_requests"] == 1
+    assert rows["transcript"] > 0
+    assert rows["handoff_requests"] == 1
     await runtime.conversations.handle(Inbound.choice_tap(user, "9", "erase"), NOW)
     await runtime.sender.drain()
     assert "deleted" in channel.sent[-1].text

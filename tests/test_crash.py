@@ -87,7 +87,8 @@ def test_sigkill_at_an_arbitrary_moment(tmp_path: Path, kill_after_lines: int) -
         [sys.executable, "-m", "bot", "simulate", "--now", NOW, "--db", str(db)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         cwd=ROOT, env=dict(os.environ))
-    assert proc.stdin is not None and proc.stdout is not None
+    assert proc.stdin is not None
+    assert proc.stdout is not None
     proc.stdin.write(data)
     proc.stdin.flush()
     before = [proc.stdout.readline().rstrip("\n") for _ in range(kill_after_lines)]

@@ -49,9 +49,12 @@ async def test_network_errors_back_off_exponentially_then_give_up(
     assert (await sender.drain()).sent == 0  # second retry waits 2 s (1 + 2 = 3 s in all)
     clock.set(NOW + timedelta(seconds=3))
     report = await sender.drain()
-    assert report.failed == 1 and channel.sent == []
-    assert policy.delay(1, None) == 1 and policy.delay(2, None) == 2
-    assert policy.delay(10, None) == 60 and policy.delay(1, 9999) == 60
+    assert report.failed == 1
+    assert channel.sent == []
+    assert policy.delay(1, None) == 1
+    assert policy.delay(2, None) == 2
+    assert policy.delay(10, None) == 60
+    assert policy.delay(1, 9999) == 60
 
 
 async def test_a_blocked_user_is_marked_unreachable(storage: SQLiteStorage,
@@ -60,7 +63,8 @@ async def test_a_blocked_user_is_marked_unreachable(storage: SQLiteStorage,
     await _enqueue(storage, "test:a", "one", "two")
     channel.fail_with = [RecipientBlocked("403 bot was blocked by the user")]
     report = await sender.drain()
-    assert report.failed == 2 and channel.sent == []
+    assert report.failed == 2
+    assert channel.sent == []
     assert not await storage.is_reachable("test:a")
 
 

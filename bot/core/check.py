@@ -42,17 +42,17 @@ def check_graph(flows: Mapping[str, FlowDef], commands: CommandTable,
     todo = [*entry_points, *((c.goto.flow or "", c.goto.state) for c in
                              commands.commands.values())]
     while todo:
-        flow, state = todo.pop()
-        if (flow, state) in reachable or flow not in flows or state not in flows[flow].states:
+        here = todo.pop()
+        if here in reachable or here[0] not in flows or here[1] not in flows[here[0]].states:
             continue
-        reachable.add((flow, state))
-        for target in _targets(flows[flow].states[state]):
+        reachable.add(here)
+        for target in _targets(flows[here[0]].states[here[1]]):
             if not target.is_resume:
-                todo.append(target.qualified(flow))
-    for flow in flows.values():
-        for state in flow.states.values():
-            where = f"{flow.name}.{state.name}"
-            if (flow.name, state.name) not in reachable:
+                todo.append(target.qualified(here[0]))
+    for definition in flows.values():
+        for state in definition.states.values():
+            where = f"{definition.name}.{state.name}"
+            if (definition.name, state.name) not in reachable:
                 report.problems.append(f"{where}: unreachable (no command, choice or goto leads "
                                        "here)")
             if not (state.waits or state.next or state.end):

@@ -38,7 +38,7 @@ class CommandTable:
     commands: Mapping[str, Command]
     aliases: Mapping[str, str]  # folded word -> command name
 
-    def match(self, text: str) -> CommandCall | None | str:
+    def match(self, text: str) -> CommandCall | str | None:
         """The command a message calls; the unknown name if it looks like a command; else None."""
         m = _COMMAND.match(text.strip())
         if m:
@@ -55,7 +55,7 @@ def parse_commands(document: Any, where: str) -> CommandTable:
     problems: list[str] = []
     if not isinstance(document, Mapping) or document.get("version") != 1:
         raise DefinitionError([f"{where}: expected a mapping with `version: 1`"])
-    commands = {}
+    commands: dict[str, Command] = {}
     for name, raw in (document.get("commands") or {}).items():
         goto = raw.get("goto") if isinstance(raw, Mapping) else None
         flow, _, state = str(goto).rpartition(".")
@@ -68,7 +68,7 @@ def parse_commands(document: Any, where: str) -> CommandTable:
             interrupts=bool(raw.get("interrupts", False)),
             before_language=bool(raw.get("before_language", False)),
         )
-    aliases = {}
+    aliases: dict[str, str] = {}
     for name, words in (document.get("aliases") or {}).items():
         if name not in commands:
             problems.append(f"{where}: aliases for unknown command {name!r}")

@@ -23,8 +23,14 @@ from bot.core.langdetect import guess_locale
 from bot.core.machine import CompiledFlow, choice_trigger, compile_flows, fire
 from bot.core.model import SOURCE_LOCALE, Choice, Inbound, InboundKind, MessageKind, Session
 from bot.core.registry import REGISTRY, Registry, TurnContext
-from bot.core.text import LONG_MESSAGE, ascii_digits, clean_inbound, fold, for_display
-from bot.core.text import is_only_symbols
+from bot.core.text import (
+    LONG_MESSAGE,
+    ascii_digits,
+    clean_inbound,
+    fold,
+    for_display,
+    is_only_symbols,
+)
 
 #: Moves without user input in one turn (states entered, jumps, `next`). A flow that needs more
 #: is looping; the turn is stopped and the user gets an apology.
@@ -73,7 +79,8 @@ class Engine:
         self.named = {t.key: t for f in flows.values() for t in f.named.values()}
         missing = [k for k in ENGINE_TEXTS if k not in self.named]
         for target in (HOME, START, *(c.goto for c in commands.commands.values())):
-            if target.flow not in flows or target.state not in flows[target.flow].states:
+            flow = target.flow or ""
+            if flow not in flows or target.state not in flows[flow].states:
                 missing.append(f"{target.flow}.{target.state}")
         if missing:
             raise DefinitionError([f"the engine needs {name}, which no flow defines"
@@ -93,7 +100,7 @@ class Engine:
         try:
             self._dispatch(ctx)
             self._settle(ctx)
-        except Exception as exc:  # noqa: BLE001  one conversation must never stop the process
+        except Exception as exc:
             ctx = self._recover(base, inbound, now, exc)
         if ctx.ended:
             return Turn(self.new_session(inbound.user, now), tuple(ctx.events))
@@ -262,7 +269,7 @@ class Engine:
         """Say why the input could not be used, and offer the same buttons again."""
         ctx.emit(InputRejected(reason))
         state = self._state(ctx)
-        texts = (self.named[key],)
+        texts: tuple[Text, ...] = (self.named[key],)
         if state.input is not None and not ctx.session.offered and state.say:
             texts = (self.named[key], state.say[-1])  # ask the question again
         self._say(ctx, texts, ctx.session.offered)
@@ -276,7 +283,7 @@ class Engine:
             self._say(ctx, (self.named["system.apology"],), ())
             self._jump(ctx, self._home(ctx))
             self._settle(ctx)
-        except Exception as second:  # noqa: BLE001  the home flow itself is broken
+        except Exception as second:
             ctx = TurnContext(session=self.new_session(base.user, now).evolve(
                 locale=base.locale, consent=base.consent, slots=base.slots, version=base.version,
                 created_at=base.created_at), inbound=inbound, now=now)

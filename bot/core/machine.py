@@ -46,9 +46,16 @@ class TurnModel:
     """What transitions attaches to a machine for one turn: it carries the turn's context."""
 
     state: str
+    trigger: Callable[..., bool]  # added by transitions.Machine.add_model
 
     def __init__(self, ctx: TurnContext) -> None:
         self.ctx = ctx
+
+
+def _ctx(ev: EventData) -> TurnContext:
+    model = ev.model
+    assert isinstance(model, TurnModel)
+    return model.ctx
 
 
 def choice_trigger(choice_id: str) -> str:
@@ -78,7 +85,7 @@ class _Binder:
         if call.name in self.registry.needs_arg and call.arg is None:
             self._note(where, f"action {call.name!r} needs an argument")
         arg = call.arg
-        return lambda ev: fn(ev.model.ctx, arg)
+        return lambda ev: fn(_ctx(ev), arg)
 
     def actions(self, where: str, calls: tuple[Call, ...]) -> list[Callback]:
         return [self.action(where, c) for c in calls]
@@ -89,7 +96,7 @@ class _Binder:
             self._note(where, f"unknown condition {call.name!r}")
             return lambda ev: False
         arg = call.arg
-        return lambda ev: fn(ev.model.ctx, arg)
+        return lambda ev: fn(_ctx(ev), arg)
 
     def parser(self, where: str, call: Call) -> Callback:
         fn = self.registry.inputs.get(call.name)
@@ -99,7 +106,7 @@ class _Binder:
         arg = call.arg
 
         def parse(ev: EventData) -> bool:
-            ctx: TurnContext = ev.model.ctx
+            ctx = _ctx(ev)
             ctx.value = fn(ctx, ev.kwargs.get("text", ""), arg)
             return ctx.value is not None
 
@@ -117,7 +124,7 @@ def _noop(_: EventData) -> None:
 
 def _leave_jump(target: Target) -> Callback:
     def leave(ev: EventData) -> None:
-        ev.model.ctx.jump = target
+        _ctx(ev).jump = target
 
     return leave
 
@@ -159,12 +166,12 @@ def _state_transitions(b: _Binder, flow: FlowDef, state: StateDef, on_store: Sto
         out.append({
             "trigger": "answer", "source": state.name, "dest": dest,
             "conditions": [b.parser(where, inp.parse)],
-            "before": [lambda ev: on_store(ev.model.ctx, slot), *b.actions(where, inp.do), *jump],
+            "before": [lambda ev: on_store(_ctx(ev), slot), *b.actions(where, inp.do), *jump],
         })
         name = state.name
         out.append({
             "trigger": "answer", "source": state.name, "dest": None,
-            "after": [lambda ev: on_invalid(ev.model.ctx, flow.name, name)],
+            "after": [lambda ev: on_invalid(_ctx(ev), flow.name, name)],
         })
     for i, branch in enumerate(state.next):
         where = f"state {state.name} next[{i}]"
@@ -192,7 +199,7 @@ def compile_flow(flow: FlowDef, registry: Registry, on_enter: EnterHook, on_stor
         def entered(ev: EventData, _enter: list[Callback] = enter, _name: str = name) -> None:
             for callback in _enter:
                 callback(ev)
-            on_enter(ev.model.ctx, flow.name, _name)
+            on_enter(_ctx(ev), flow.name, _name)
 
         states.append(State(state.name, on_enter=[entered]))
     transitions = [t for s in flow.states.values()

@@ -29,7 +29,8 @@ def test_a_new_user_is_asked_for_the_language_in_every_script(engine: Engine) ->
                                                       "English"]
     assert "Choisissez votre langue" in message.text
     assert "Choose your language" in message.text
-    assert c.session is not None and c.session.locale is None
+    assert c.session is not None
+    assert c.session.locale is None
 
 
 @pytest.mark.parametrize(("first", "locale"), [("سلام، من کمک میخواهم", "fa_AF"),
@@ -41,7 +42,8 @@ def test_a_first_message_in_dari_pashto_or_arabic_is_answered_in_it(
     turn = c.send(first)
     assert of_type(turn, LocaleChanged) == [LocaleChanged(locale)]
     message = last_message(turn)
-    assert message.locale == locale and message.text.startswith(RLM)
+    assert message.locale == locale
+    assert message.text.startswith(RLM)
     assert c.offered == ["keep", "change"]  # one tap to change it
     c.tap("change")
     assert c.offered == ["fr", "fa_af", "ps", "ar", "en"]
@@ -52,11 +54,13 @@ def test_nothing_beyond_the_language_before_consent(engine: Engine) -> None:
     c.send("/start")
     c.tap("ps")
     assert c.session is not None
-    assert c.session.consent is None and dict(c.session.slots) == {}
+    assert c.session.consent is None
+    assert dict(c.session.slots) == {}
     assert c.offered == ["agree", "decline"]
     turn = c.tap("decline")
     assert of_type(turn, ConsentRecorded) == [ConsentRecorded(given=False)]
-    assert c.session.state == "main" and c.session.consent is False
+    assert c.session.state == "main"
+    assert c.session.consent is False
 
 
 @pytest.mark.parametrize("typed", ["2", "۲", "٢", " 2. ", "دری", "دري"])
@@ -89,7 +93,8 @@ def test_bad_input_gets_a_clear_answer_and_keeps_the_buttons(
     assert of_type(turn, InputRejected) == [InputRejected(reason)]
     assert last_message(turn).locale == "ar"
     assert [ch.id for ch in last_message(turn).choices] == before
-    assert c.session is not None and c.session.state == "main"
+    assert c.session is not None
+    assert c.session.state == "main"
 
 
 def test_a_button_that_was_never_offered(engine: Engine) -> None:
@@ -149,7 +154,8 @@ def test_stop_and_reminders(engine: Engine) -> None:
     turn = c.send("/stop")
     assert of_type(turn, RemindersChanged) == [RemindersChanged(enabled=False)]
     assert "/reminders" in texts(turn)[0]
-    assert c.session is not None and c.session.reminders is False
+    assert c.session is not None
+    assert c.session.reminders is False
     turn = c.send("/reminders")
     assert of_type(turn, RemindersChanged) == [RemindersChanged(enabled=True)]
     assert c.session.reminders is True
@@ -175,7 +181,9 @@ def test_delete_asks_first_then_erases(engine: Engine) -> None:
     turn = c.tap("erase")
     assert of_type(turn, UserErased) == [UserErased()]
     assert last_message(turn).locale == "en"  # the goodbye is still in the user's language
-    assert c.session is not None and c.session.locale is None and c.session.consent is None
+    assert c.session is not None
+    assert c.session.locale is None
+    assert c.session.consent is None
 
 
 def test_alias_words_work_like_commands(engine: Engine) -> None:
@@ -183,7 +191,8 @@ def test_alias_words_work_like_commands(engine: Engine) -> None:
     c.onboard("fa_AF")
     c.send("/help")
     turn = c.send("منو")
-    assert c.session is not None and c.session.state == "main"
+    assert c.session is not None
+    assert c.session.state == "main"
     assert not of_type(turn, InputRejected)
 
 
@@ -206,7 +215,8 @@ def test_a_missing_state_becomes_an_apology_and_the_menu(engine: Engine) -> None
     turn = c.send("hello")
     failed = of_type(turn, FlowFailed)
     assert len(failed) == 1
-    assert c.session is not None and (c.session.flow, c.session.state) == ("menu", "main")
+    assert c.session is not None
+    assert (c.session.flow, c.session.state) == ("menu", "main")
     assert turn.messages[0].locale == "ps"
 
 
@@ -238,7 +248,7 @@ def test_no_text_ever_breaks_a_turn(engine: Engine, message: str, state: tuple[s
     session = Session(user="test:u", flow=state[0], state=state[1], locale=locale,
                       consent=True, version=1, offered=())
     # Re-render the state so that `offered` is what the user sees.
-    c = Convo(engine, session=session)
+    Convo(engine, session=session)
     turn = engine.step(session, c_inbound(message), NOW)
     assert not of_type(turn, FlowFailed)
     assert turn.messages

@@ -66,7 +66,8 @@ def test_url_keeps_its_punctuation_inside_the_isolate() -> None:
 def test_display_marks_rtl_only() -> None:
     assert for_display("Bonjour ANEF", "fr") == "Bonjour ANEF"
     shown = for_display("سلام ANEF", "fa_AF")
-    assert shown.startswith(RLM) and f"{FSI}ANEF{PDI}" in shown
+    assert shown.startswith(RLM)
+    assert f"{FSI}ANEF{PDI}" in shown
 
 
 @given(st.text())

@@ -69,12 +69,15 @@ async def test_a_stale_version_is_refused(store: SQLiteStorage) -> None:
 
 
 async def test_a_failed_transaction_leaves_nothing(store: SQLiteStorage) -> None:
-    with pytest.raises(RuntimeError):
+    async def turn_that_crashes() -> None:
         async with store.transaction() as tx:
             await tx.record_inbound(U1, "1", T0)
             await tx.save_session(session(), T0)
             await tx.enqueue(U1, MessageKind.REPLY, "fr", "bonjour", (), T0)
             raise RuntimeError("crash in the middle of a turn")
+
+    with pytest.raises(RuntimeError):
+        await turn_that_crashes()
     async with store.transaction() as tx:
         assert await tx.load_session(U1) is None
         assert await tx.record_inbound(U1, "1", T0)  # the id was not kept either
@@ -210,7 +213,7 @@ async def test_inactive_users_and_inbound_pruning(store: SQLiteStorage) -> None:
 async def test_naive_times_are_refused(store: SQLiteStorage) -> None:
     with pytest.raises(ValueError, match="naive"):
         async with store.transaction() as tx:
-            await tx.touch_user(U1, datetime(2026, 1, 1))  # noqa: DTZ001
+            await tx.touch_user(U1, datetime(2026, 1, 1))
 
 
 async def test_migrations_are_versioned_and_idempotent(tmp_path: Path) -> None:
