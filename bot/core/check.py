@@ -116,27 +116,34 @@ def check_reviews(flows: Mapping[str, FlowDef], today: date, report: Report) -> 
 def mermaid(flow: FlowDef) -> str:
     """A Mermaid state diagram of one flow; jumps to other flows are drawn as notes."""
     lines = ["stateDiagram-v2", f"    [*] --> {flow.initial}"]
+    foreign: dict[str, str] = {}
     for state in flow.states.values():
         for choice in state.choices:
             dest = choice.goto
             label = choice.id + (f" [{choice.when}]" if choice.when else "")
-            lines.append(_edge(flow, state.name, dest, label))
+            lines.append(_edge(flow, state.name, dest, label, foreign))
         for branch in state.next:
             label = f"[{branch.when}]" if branch.when else "next"
-            lines.append(_edge(flow, state.name, branch.goto, label))
+            lines.append(_edge(flow, state.name, branch.goto, label, foreign))
         if state.input is not None:
-            lines.append(_edge(flow, state.name, state.input.goto, f"answer ({state.input.parse})"))
+            lines.append(_edge(flow, state.name, state.input.goto,
+                               f"answer ({state.input.parse})", foreign))
         if state.end:
             lines.append(f"    {state.name} --> [*]")
+    # States of other flows, and "where the user was" for @resume, drawn with their full name.
+    lines += [f'    state "{title}" as {node}' for node, title in sorted(foreign.items())]
     return "\n".join(lines) + "\n"
 
 
-def _edge(flow: FlowDef, source: str, dest: Target | None, label: str) -> str:
+def _edge(flow: FlowDef, source: str, dest: Target | None, label: str,
+          foreign: dict[str, str]) -> str:
     if dest is None:
         return f"    {source} --> {source}: {label}"
     if dest.is_resume:
+        foreign["resume"] = "back where the user was"
         return f"    {source} --> resume: {label}"
     if dest.flow and dest.flow != flow.name:
         node = f"{dest.flow}_{dest.state}"
-        return f"    {source} --> {node}: {label}\n    state \"{dest.flow}.{dest.state}\" as {node}"
+        foreign[node] = f"{dest.flow}.{dest.state}"
+        return f"    {source} --> {node}: {label}"
     return f"    {source} --> {dest.state}: {label}"

@@ -105,7 +105,8 @@ def isolate_latin(text: str) -> str:
 
 
 def for_display(text: str, locale: str | None) -> str:
-    """The text as it should be sent: right-to-left messages start with RLM, Latin isolated."""
+    """The text as it should be sent: each line of a right-to-left message starts with RLM
+    (apps decide the direction line by line), and Latin runs are isolated."""
     if not is_rtl(locale):
         return text
-    return RLM + isolate_latin(text)
+    return "\n".join(RLM + line for line in isolate_latin(text).split("\n"))
