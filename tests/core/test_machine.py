@@ -81,9 +81,11 @@ def _at_menu(engine: Engine, consent: bool | None = True) -> Convo:
 def test_an_input_state_parses_and_stores_with_consent_only() -> None:
     engine = _engine()
     c = _at_menu(engine, consent=True)
-    assert c.session is not None and dict(c.session.slots) == {"n": "12"}
+    assert c.session is not None
+    assert dict(c.session.slots) == {"n": "12"}
     c = _at_menu(engine, consent=None)
-    assert c.session is not None and dict(c.session.slots) == {}
+    assert c.session is not None
+    assert dict(c.session.slots) == {}
     assert c.session.state == "main"
 
 
@@ -95,7 +97,8 @@ def test_an_invalid_answer_says_so_and_stays() -> None:
     turn = c.send("douze")
     assert of_type(turn, InputRejected) == [InputRejected("invalid_answer")]
     assert texts(turn) == ["Pas un nombre."]
-    assert c.session is not None and c.session.state == "ask"
+    assert c.session is not None
+    assert c.session.state == "ask"
 
 
 def test_a_guarded_choice_is_hidden_and_refused_without_its_condition() -> None:
@@ -111,16 +114,19 @@ def test_a_bug_in_an_action_becomes_an_apology_and_the_menu() -> None:
     c = _at_menu(_engine())
     turn = c.tap("boom")
     (failed,) = of_type(turn, FlowFailed)
-    assert isinstance(failed, FlowFailed) and "ZeroDivisionError" in failed.error
+    assert isinstance(failed, FlowFailed)
+    assert "ZeroDivisionError" in failed.error
     assert texts(turn) == ["apology", "Menu"]
-    assert c.session is not None and c.session.state == "main"
+    assert c.session is not None
+    assert c.session.state == "main"
 
 
 def test_a_loop_is_bounded() -> None:
     c = _at_menu(_engine())
     turn = c.tap("loop")
     (failed,) = of_type(turn, FlowFailed)
-    assert isinstance(failed, FlowFailed) and f"more than {MAX_HOPS}" in failed.error
+    assert isinstance(failed, FlowFailed)
+    assert f"more than {MAX_HOPS}" in failed.error
     assert texts(turn) == ["apology", "Menu"]
 
 
