@@ -5,6 +5,7 @@ This is the edge of the pure core: it reads files and hands plain data to `bot.c
 
 from __future__ import annotations
 
+import gettext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from babel.messages.mofile import read_mo
 from bot.core.commands import CommandTable, parse_commands
 from bot.core.definition import DefinitionError, FlowDef, parse_flow
 from bot.core.engine import Engine
-from bot.core.i18n import Messages
+from bot.core.i18n import Catalog, Translation
 from bot.core.model import LOCALES, SOURCE_LOCALE
 from bot.core.registry import REGISTRY, Registry
 
@@ -31,7 +32,7 @@ class ContentError(Exception):
 class Content:
     flows: dict[str, FlowDef]
     commands: CommandTable
-    catalogs: dict[str, Messages]
+    catalogs: dict[str, Catalog]
 
 
 def _yaml(path: Path) -> Any:
@@ -72,10 +73,10 @@ def po_path(locales_dir: Path, locale: str) -> Path:
     return locales_dir / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-def load_catalogs(locales_dir: Path) -> dict[str, Messages]:
+def load_catalogs(locales_dir: Path) -> dict[str, Catalog]:
     """Read the compiled catalogs. A catalog whose .mo is missing or older than its .po is an
     error: the running assistant would otherwise speak yesterday's texts."""
-    catalogs: dict[str, Messages] = {}
+    catalogs: dict[str, Catalog] = {}
     for locale in LOCALES:
         if locale == SOURCE_LOCALE:
             continue
@@ -88,16 +89,18 @@ def load_catalogs(locales_dir: Path) -> dict[str, Messages]:
                                "(it compiles the catalogs)")
         with mo.open("rb") as handle:
             catalog = read_mo(handle)
-        messages = {}
+        messages: dict[tuple[str, str], Translation] = {}
         for message in catalog:
-            if message.id and message.string:
-                msgid = message.id if isinstance(message.id, str) else message.id[0]
-                msgstr = message.string if isinstance(message.string, str) else message.string[0]
-                context = message.context or ""
-                if isinstance(context, bytes):  # Babel's read_mo leaves the context undecoded
-                    context = context.decode(catalog.charset or "utf-8")
-                messages[(context, msgid)] = msgstr
-        catalogs[locale] = messages
+            if not message.id or not message.string:
+                continue
+            context = message.context or ""
+            if isinstance(context, bytes):  # Babel's read_mo leaves the context undecoded
+                context = context.decode(catalog.charset or "utf-8")
+            if isinstance(message.id, str):
+                messages[(context, message.id)] = str(message.string)
+            else:
+                messages[(context, message.id[0])] = tuple(message.string)
+        catalogs[locale] = Catalog(messages, gettext.c2py(catalog.plural_expr))
     return catalogs
 
 

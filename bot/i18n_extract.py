@@ -30,7 +30,7 @@ def _walk(node: yaml.Node) -> Iterator[yaml.MappingNode]:
             yield from _walk(item)
 
 
-Extracted = tuple[int, str, tuple[str, str], list[str]]
+Extracted = tuple[int, str, tuple[str, ...], list[str]]
 
 
 def extract_flow(fileobj: IO[bytes], keywords: Collection[str], comment_tags: Collection[str],
@@ -45,4 +45,9 @@ def extract_flow(fileobj: IO[bytes], keywords: Collection[str], comment_tags: Co
         note = _scalar(mapping, "note")
         comments = [" ".join(note.value.split())] if note is not None else []
         # Same normalisation as bot.core.definition: the message id is the stripped text.
-        yield text.start_mark.line + 1, "pgettext", (key.value, text.value.strip()), comments
+        plural = _scalar(mapping, "plural")
+        if plural is not None:
+            yield (text.start_mark.line + 1, "npgettext",
+                   (key.value, text.value.strip(), plural.value.strip()), comments)
+        else:
+            yield text.start_mark.line + 1, "pgettext", (key.value, text.value.strip()), comments

@@ -37,7 +37,8 @@ class Text:
     source: str
     note: str = ""
     all_locales: bool = False  # shown at once in every language (before the language is known)
-    line: int = 0
+    plural: str | None = None  # the French plural form; the text then depends on `count`
+    count: str = "n"  # the parameter whose number picks the plural form
 
 
 @dataclass(frozen=True)
@@ -156,12 +157,16 @@ class _Reader:
         if not isinstance(source, str) or not source.strip():
             self.problem(at, f"text {key} has no French `text`")
             return None
-        unknown = set(raw) - {"key", "text", "note", "all_locales"}
+        unknown = set(raw) - {"key", "text", "note", "all_locales", "plural", "count"}
         if unknown:
             self.problem(at, f"text {key} has unknown fields {sorted(unknown)}")
-        note = raw.get("note", "")
-        return Text(key=key, source=source.strip(), note=str(note), all_locales=bool(
-            raw.get("all_locales", False)))
+        plural = raw.get("plural")
+        count = str(raw.get("count", "n"))
+        if plural is not None and "{" + count + "}" not in str(plural):
+            self.problem(at, f"text {key}: the plural form must use {{{count}}}")
+        return Text(key=key, source=source.strip(), note=str(raw.get("note", "")),
+                    all_locales=bool(raw.get("all_locales", False)),
+                    plural=str(plural).strip() if plural is not None else None, count=count)
 
     def call(self, at: str, raw: Any) -> Call | None:
         if not isinstance(raw, str) or not raw.strip():

@@ -18,7 +18,7 @@ from bot.core import conditions as _conditions  # noqa: F401  (fills the registr
 from bot.core.commands import CommandCall, CommandTable
 from bot.core.definition import ChoiceDef, DefinitionError, FlowDef, StateDef, Target, Text
 from bot.core.events import Event, FlowFailed, InputRejected, MessageCreated
-from bot.core.i18n import NATIVE_NAMES, Messages, Translator
+from bot.core.i18n import NATIVE_NAMES, Catalog, Translator
 from bot.core.langdetect import guess_locale
 from bot.core.machine import CompiledFlow, choice_trigger, compile_flows, fire
 from bot.core.model import SOURCE_LOCALE, Choice, Inbound, InboundKind, MessageKind, Session
@@ -69,7 +69,7 @@ class Turn:
 
 class Engine:
     def __init__(self, flows: Mapping[str, FlowDef], commands: CommandTable,
-                 catalogs: Mapping[str, Messages], registry: Registry = REGISTRY,
+                 catalogs: Mapping[str, Catalog], registry: Registry = REGISTRY,
                  constants: Mapping[str, str] | None = None) -> None:
         self.flows = flows
         self.constants = dict(constants or {})
