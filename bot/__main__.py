@@ -19,6 +19,13 @@ def _parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="JSON lines in, JSON lines out (see bot/simulate.py)")
     sim.add_argument("--db", help="database to use and keep (default: a temporary one)")
     sim.add_argument("--now", help="initial clock, ISO-8601 (default: now)")
+    classify = sub.add_parser("classify", help="which known ANEF problem a report matches")
+    classify.add_argument("text", nargs="?", help="the report; '-' reads stdin")
+    classify.add_argument("--image", help="a screenshot to read with OCR")
+    classify.add_argument("--json", action="store_true", help="print JSON")
+    classify.add_argument("--eval", dest="eval_file", help="a labelled JSONL set to measure")
+    classify.add_argument("--half", choices=["dev", "test"],
+                          help="with --eval: only even (dev) or odd (test) lines")
     flows = sub.add_parser("flows", help="check or draw the conversation flows")
     flows_sub = flows.add_subparsers(dest="flows_command", required=True)
     flows_sub.add_parser("check", help="validate flows and translations")
@@ -41,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "simulate":
             from bot.simulate import main as simulate_main
             return simulate_main(args.db, args.now)
+        if args.command == "classify":
+            from bot.classify import main as classify_main
+            return classify_main(args.text, args.image, args.json, args.eval_file, args.half)
         from bot.flowcheck import main_check, main_graph
         if args.flows_command == "check":
             return main_check()

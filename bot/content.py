@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gettext
 from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,10 @@ from babel.messages.mofile import read_mo
 from bot.core.commands import CommandTable, parse_commands
 from bot.core.definition import DefinitionError, FlowDef, parse_flow
 from bot.core.engine import Engine
-from bot.core.i18n import Catalog, Translation
+from bot.core.errors import Catalogue, extend_errors_flow, parse_catalogue
+from bot.core.i18n import Catalog, Translation, Translator
 from bot.core.model import LOCALES, SOURCE_LOCALE
+from bot.core.recognise import EMPTY_LEXICON, Lexicon, Recogniser
 from bot.core.registry import REGISTRY, Registry
 
 COMMANDS_FILE = "commands.yaml"
@@ -33,6 +36,9 @@ class Content:
     flows: dict[str, FlowDef]
     commands: CommandTable
     catalogs: dict[str, Catalog]
+    problems: Catalogue
+    reports: dict[str, dict[str, list[str]]]  # problem -> locale -> example reports
+    lexicon: Lexicon
 
 
 def _yaml(path: Path) -> Any:
@@ -45,6 +51,46 @@ def _yaml(path: Path) -> Any:
 def flow_files(flows_dir: Path) -> list[Path]:
     """The conversation flows: every YAML file at the top of the folder but the commands."""
     return sorted(p for p in flows_dir.glob("*.yaml") if p.name != COMMANDS_FILE)
+
+
+def load_problems(flows_dir: Path) -> Catalogue:
+    path = flows_dir / "knowledge" / "errors.yaml"
+    return parse_catalogue(_yaml(path), "knowledge/errors.yaml")
+
+
+def load_reports(flows_dir: Path) -> dict[str, dict[str, list[str]]]:
+    """Example reports per problem and locale (knowledge/error_reports.yaml)."""
+    path = flows_dir / "knowledge" / "error_reports.yaml"
+    document = _yaml(path)
+    reports = document.get("reports") if isinstance(document, dict) else None
+    if not isinstance(reports, dict):
+        raise DefinitionError(["knowledge/error_reports.yaml: expected `reports:`"])
+    return {str(p): {str(loc): [str(t) for t in texts] for loc, texts in by_locale.items()}
+            for p, by_locale in reports.items()}
+
+
+def load_lexicon(flows_dir: Path) -> Lexicon:
+    document = _yaml(flows_dir / "knowledge" / "concepts.yaml")
+    concepts = document.get("concepts") if isinstance(document, dict) else None
+    if not isinstance(concepts, dict):
+        raise DefinitionError(["knowledge/concepts.yaml: expected `concepts:`"])
+    return Lexicon.from_mapping({str(k): [str(w) for w in v] for k, v in concepts.items()})
+
+
+def build_recogniser(problems: Catalogue, reports: dict[str, dict[str, list[str]]],
+                     catalogs: dict[str, Catalog], lexicon: Lexicon | None = None
+                     ) -> Recogniser:
+    """Examples: the reports, plus each problem's title in every language (people often
+    name their problem the way the button does)."""
+    examples: dict[str, list[str]] = {}
+    for label, by_locale in reports.items():
+        examples[label] = [t for texts in by_locale.values() for t in texts]
+    translator = Translator(catalogs)
+    for known in problems.problems.values():
+        titles = examples.setdefault(known.id, [])
+        for locale in LOCALES:
+            titles.append(translator.render(known.title, locale).text)
+    return Recogniser(examples, problems.screens(), lexicon=lexicon or EMPTY_LEXICON)
 
 
 def load_flows(flows_dir: Path) -> dict[str, FlowDef]:
@@ -61,6 +107,8 @@ def load_flows(flows_dir: Path) -> dict[str, FlowDef]:
         flows[flow.name] = flow
     if problems:
         raise DefinitionError(problems)
+    if "errors" in flows:
+        flows["errors"] = extend_errors_flow(flows["errors"], load_problems(flows_dir))
     return flows
 
 
@@ -105,10 +153,22 @@ def load_catalogs(locales_dir: Path) -> dict[str, Catalog]:
 
 
 def load_content(flows_dir: Path, locales_dir: Path) -> Content:
-    return Content(load_flows(flows_dir), load_commands(flows_dir), load_catalogs(locales_dir))
+    return Content(load_flows(flows_dir), load_commands(flows_dir), load_catalogs(locales_dir),
+                   load_problems(flows_dir), load_reports(flows_dir), load_lexicon(flows_dir))
 
 
-def build_engine(content: Content, retention_months: int, registry: Registry = REGISTRY
-                 ) -> Engine:
+def build_engine(content: Content, retention_months: int, timezone: tzinfo,
+                 registry: Registry = REGISTRY) -> Engine:
+    recogniser = build_recogniser(content.problems, content.reports, content.catalogs,
+                                  content.lexicon)
     return Engine(content.flows, content.commands, content.catalogs, registry=registry,
-                  constants={"retention_months": str(retention_months)})
+                  constants={"retention_months": str(retention_months)}, tz=timezone,
+                  recogniser=recogniser, catalogue=content.problems)
+
+
+def load_sources(flows_dir: Path) -> dict[str, Any]:
+    """The source keys flows may cite (flows/knowledge/sources.yaml)."""
+    document = _yaml(flows_dir / "knowledge" / "sources.yaml")
+    if not isinstance(document, dict) or not isinstance(document.get("sources"), dict):
+        raise DefinitionError(["knowledge/sources.yaml: expected `sources:` mapping keys"])
+    return dict(document["sources"])

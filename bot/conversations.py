@@ -16,6 +16,7 @@ from bot.core.engine import Engine, Turn
 from bot.core.events import (
     FlowFailed,
     HandoffRequested,
+    InputRejected,
     MessageCreated,
     RemindersCancelled,
     ReminderScheduled,
@@ -95,7 +96,9 @@ class Conversations:
             saved = turn.session.evolve(version=before.version if before else 0)
             await tx.save_session(saved, now)
         keep_transcript = not erased and turn.session.consent is True
-        if keep_transcript and inbound.kind is InboundKind.TEXT and inbound.text:
+        # A password or code the user sent by mistake is answered, never written down.
+        secret = any(isinstance(e, InputRejected) and e.reason == "secret" for e in turn.events)
+        if keep_transcript and not secret and inbound.kind is InboundKind.TEXT and inbound.text:
             await tx.append_transcript(user, "in", inbound.text, now)
         for event in turn.events:
             if isinstance(event, MessageCreated):

@@ -8,22 +8,25 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from bot.content import load_commands, load_flows, po_path
+from bot.content import load_commands, load_flows, load_sources, po_path
 from bot.core.check import (
     Report,
     check_graph,
     check_keys,
+    check_lengths,
     check_reviews,
+    check_sources,
     check_translations,
     mermaid,
 )
 from bot.core.definition import DefinitionError
-from bot.core.engine import HOME, START, Engine
+from bot.core.engine import ENTRY_POINTS, Engine
 from bot.core.model import LOCALES, SOURCE_LOCALE
 from bot.settings import Settings
 
 
-def read_entries(path: Path) -> dict[tuple[str, str], tuple[str, bool]]:
+def read_entries(path: Path) -> dict[tuple[str, str], tuple[tuple[str, ...], bool]]:
+    """(context, msgid) -> (the translation's forms, fuzzy); one form unless plural."""
     with path.open("rb") as handle:
         catalog = read_po(handle)
     entries = {}
@@ -32,8 +35,8 @@ def read_entries(path: Path) -> dict[tuple[str, str], tuple[str, bool]]:
             continue
         msgid = message.id if isinstance(message.id, str) else message.id[0]
         string = message.string
-        msgstr = string if isinstance(string, str) else (string[0] if string else "")
-        entries[(message.context or "", msgid)] = (msgstr or "", message.fuzzy)
+        forms = (string,) if isinstance(string, str) else tuple(string or ("",))
+        entries[(message.context or "", msgid)] = (tuple(f or "" for f in forms), message.fuzzy)
     return entries
 
 
@@ -46,10 +49,15 @@ def check(flows_dir: Path, locales_dir: Path, today: date) -> Report:
     except DefinitionError as exc:
         report.problems.extend(exc.problems)
         return report
-    entry_points = [(t.flow or "", t.state) for t in (HOME, START)]
+    entry_points = [(t.flow or "", t.state) for t in ENTRY_POINTS]
     check_graph(flows, commands, entry_points, report)
     texts = [t for f in flows.values() for t in f.texts()]
     check_keys(texts, report)
+    check_lengths(texts, report)
+    try:
+        check_sources(flows, load_sources(flows_dir), report)
+    except DefinitionError as exc:
+        report.problems.extend(exc.problems)
     for locale in LOCALES:
         if locale == SOURCE_LOCALE:
             continue

@@ -34,7 +34,7 @@ class Runtime:
     def build(cls, settings: Settings, clock: Clock, channels: Mapping[str, Channel],
               database: Path | str | None = None, registry: Registry = REGISTRY) -> Runtime:
         engine = build_engine(load_content(settings.flows_dir, settings.locales_dir),
-                              settings.retention_months, registry)
+                              settings.retention_months, settings.timezone, registry)
         storage = SQLiteStorage(database or settings.database_path,
                                 synchronous=settings.sqlite_synchronous)
         sender = Sender(storage, channels, clock)

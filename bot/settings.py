@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,6 +45,13 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     return parse
 
 
+def _timezone(raw: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(raw.strip())
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("must be a time zone name such as Europe/Paris") from exc
+
+
 def _path(raw: str) -> Path:
     if not raw.strip():
         raise ValueError("must not be empty")
@@ -65,6 +73,8 @@ SPECS: dict[str, Spec] = {
                                "FULL survives power loss; NORMAL is faster and survives crashes."),
     "RETENTION_MONTHS": Spec(_positive_int, "12",
                              "A user who sends nothing for this many months is erased."),
+    "TIMEZONE": Spec(_timezone, "Europe/Paris",
+                     "Where the association is: today's date, days left and office hours."),
     "FLOWS_DIR": Spec(_path, "flows", "Folder of the conversation flows (YAML)."),
     "LOCALES_DIR": Spec(_path, "locales", "Folder of the translation catalogs."),
     "LOG_LEVEL": Spec(_choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", "Logging level."),
@@ -76,6 +86,7 @@ class Settings:
     database_path: Path
     sqlite_synchronous: str
     retention_months: int
+    timezone: ZoneInfo
     flows_dir: Path
     locales_dir: Path
     log_level: str

@@ -24,13 +24,15 @@ import signal
 import sys
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TextIO
 
 from bot.clock import ManualClock
 from bot.core.model import Inbound, InboundKind
+from bot.ocr import read_file, read_screenshot
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.storage.base import OutboxMessage
@@ -84,6 +86,13 @@ def parse_line(line: str, number: int) -> Inbound | ClockMove:
     if kinds[0] == "choice":
         return Inbound.choice_tap(key, message_id, value)
     return Inbound(user=key, message_id=message_id, kind=InboundKind.PHOTO, media=value)
+
+
+async def _read_photo(inbound: Inbound) -> Inbound:
+    """The simulator is a channel: like Telegram's, it reads the screenshot before the turn."""
+    screen = await read_screenshot(read_file(Path(inbound.media)))
+    payload = {} if screen.available else {"ocr": "unavailable"}
+    return replace(inbound, text=screen.text, payload=MappingProxyType(payload))
 
 
 class SimulatorChannel:
@@ -155,6 +164,8 @@ async def simulate(lines: Iterable[str], out: TextIO, err: TextIO, settings: Set
             else:
                 if item.kind is InboundKind.CHOICE:
                     item = await _resolve_choice(runtime, item)
+                elif item.kind is InboundKind.PHOTO:
+                    item = await _read_photo(item)
                 await runtime.conversations.handle(item, clock.now())
                 turns += 1
                 if kill_after_turns and turns >= int(kill_after_turns):

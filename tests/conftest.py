@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -41,7 +42,7 @@ def content(settings: Settings) -> Content:
 
 @pytest.fixture(scope="session")
 def engine(content: Content) -> Engine:
-    return build_engine(content, retention_months=12)
+    return build_engine(content, retention_months=12, timezone=ZoneInfo("Europe/Paris"))
 
 
 @pytest.fixture

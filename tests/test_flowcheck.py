@@ -71,8 +71,8 @@ def test_unknown_registry_name_and_missing_target(copy: tuple[Path, Path]) -> No
 
 def test_unreachable_states_and_dead_ends(copy: tuple[Path, Path]) -> None:
     flows, locales = copy
-    _edit(flows / "menu.yaml", "  soon:\n", "  orphan:\n    say:\n      - {key: menu.orphan, "
-          "text: Seul.}\n\n  soon:\n")
+    _edit(flows / "menu.yaml", "\nstates:\n", "\nstates:\n  orphan:\n    say:\n      - {key: "
+          "menu.orphan, text: Seul.}\n\n")
     problems = _problems(flows, locales)
     assert any("menu.orphan: unreachable" in p for p in problems)
     assert any("menu.orphan: dead end" in p for p in problems)

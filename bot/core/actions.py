@@ -6,6 +6,7 @@ from bot.core.events import (
     ConsentRecorded,
     HandoffRequested,
     LocaleChanged,
+    ProblemRecognised,
     RemindersCancelled,
     RemindersChanged,
     UserErased,
@@ -68,3 +69,26 @@ def start_reminders(ctx: TurnContext, _: str | None) -> None:
 def erase_user(ctx: TurnContext, _: str | None) -> None:
     ctx.emit(UserErased())
     ctx.ended = True
+
+
+#: What `remember` may keep, and the values each slot accepts.
+REMEMBERED = {"status": {"refugee", "subsidiary", "stateless"}}
+
+
+@REGISTRY.action("remember", arg=True)
+def remember(ctx: TurnContext, arg: str | None) -> None:
+    """`remember status refugee`: keep an answer given by a button (with consent only)."""
+    slot, _, value = (arg or "").partition(" ")
+    if value not in REMEMBERED.get(slot, set()):
+        raise ActionError(f"cannot remember {arg!r}")
+    ctx.values[slot] = value
+    if ctx.session.consent is True:
+        ctx.session = ctx.session.with_slot(slot, value)
+
+
+@REGISTRY.action("diagnose", arg=True)
+def diagnose(ctx: TurnContext, error: str | None) -> None:
+    """The user is shown the advice for `error`: remember it for the caseworker's summary."""
+    assert error is not None
+    ctx.session = ctx.session.with_scratch(diagnosis=error)
+    ctx.emit(ProblemRecognised(error))

@@ -63,8 +63,10 @@ def check_graph(flows: Mapping[str, FlowDef], commands: CommandTable,
 
 
 def check_translations(texts: Iterable[Text], locale: str,
-                       entries: Mapping[tuple[str, str], tuple[str, bool]], report: Report) -> None:
-    """`entries` maps (context, msgid) to (msgstr, fuzzy) as read from the locale's .po."""
+                       entries: Mapping[tuple[str, str], tuple[tuple[str, ...], bool]],
+                       report: Report) -> None:
+    """`entries` maps (context, msgid) to (forms, fuzzy) as read from the locale's .po; a text
+    with a plural has one form per plural category of the locale, each checked alone."""
     seen: set[tuple[str, str]] = set()
     for text in texts:
         key = (text.key, text.source)
@@ -76,23 +78,32 @@ def check_translations(texts: Iterable[Text], locale: str,
             report.problems.append(f"{locale}: {text.key}: missing from the catalog "
                                    "(run `make catalogs`)")
             continue
-        translated, fuzzy = found
-        if not translated.strip():
-            report.problems.append(f"{locale}: {text.key}: not translated")
-        elif fuzzy:
+        forms, fuzzy = found
+        if fuzzy:
             report.problems.append(f"{locale}: {text.key}: fuzzy (the French changed: review it)")
-        elif placeholders(translated) != placeholders(text.source):
-            report.problems.append(
-                f"{locale}: {text.key}: placeholders differ: French has "
-                f"{sorted(placeholders(text.source))}, translation has "
-                f"{sorted(placeholders(translated))}")
-        elif text.source.count("\n") != translated.count("\n") and "\n" in text.source:
-            report.problems.append(f"{locale}: {text.key}: the French has "
-                                   f"{text.source.count(chr(10)) + 1} lines, the translation "
-                                   f"{translated.count(chr(10)) + 1}")
-    unused = sorted({k for k, (msgstr, _) in entries.items() if k not in seen and k[1]})
+            continue
+        for index, form in enumerate(forms):
+            where = f"{locale}: {text.key}" + (f"[{index}]" if len(forms) > 1 else "")
+            problem = _form_problem(text, form)
+            if problem:
+                report.problems.append(f"{where}: {problem}")
+            elif len(form) > MAX_TRANSLATION_LENGTH:
+                report.warnings.append(f"{where}: {len(form)} characters")
+    unused = sorted({k for k in entries if k not in seen and k[1]})
     for context, _ in unused:
         report.warnings.append(f"{locale}: {context}: in the catalog but no flow uses it")
+
+
+def _form_problem(text: Text, form: str) -> str | None:
+    if not form.strip():
+        return "not translated"
+    if placeholders(form) != placeholders(text.source):
+        return (f"placeholders differ: French has {sorted(placeholders(text.source))}, "
+                f"translation has {sorted(placeholders(form))}")
+    if "\n" in text.source and text.source.count("\n") != form.count("\n"):
+        return (f"the French has {text.source.count(chr(10)) + 1} lines, the translation "
+                f"{form.count(chr(10)) + 1}")
+    return None
 
 
 def check_keys(texts: Iterable[Text], report: Report) -> None:
@@ -101,6 +112,29 @@ def check_keys(texts: Iterable[Text], report: Report) -> None:
     for text in texts:
         if by_key.setdefault(text.key, text.source) != text.source:
             report.problems.append(f"text key {text.key} is used for two different French texts")
+
+
+#: A message should fit a phone screen: about 600 characters. Translations may run longer.
+MAX_SOURCE_LENGTH = 600
+MAX_TRANSLATION_LENGTH = 750
+
+
+def check_lengths(texts: Iterable[Text], report: Report) -> None:
+    for text in texts:
+        for form in (text.source, text.plural or ""):
+            if len(form) > MAX_SOURCE_LENGTH:
+                report.problems.append(f"{text.key}: {len(form)} characters; a message should "
+                                       f"stay under {MAX_SOURCE_LENGTH}")
+
+
+def check_sources(flows: Mapping[str, FlowDef], known: Mapping[str, object],
+                  report: Report) -> None:
+    """Every source a flow cites must be in flows/knowledge/sources.yaml."""
+    for flow in flows.values():
+        cited = list(flow.sources) + [s for st in flow.states.values() for s in st.sources]
+        for key in cited:
+            if key not in known:
+                report.problems.append(f"{flow.name}: cites {key}, which sources.yaml lacks")
 
 
 def check_reviews(flows: Mapping[str, FlowDef], today: date, report: Report) -> None:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from bot.core.dates import days_between
 from bot.core.registry import REGISTRY, TurnContext
+
+#: Renewal of a residence card is filed between 120 and 60 days before its end (R. 431-5
+#: CESEDA, ANEF.md §3.5, [S8]).
+CARD_WINDOW_OPENS = 120
+CARD_WINDOW_CLOSES = 60
 
 
 @REGISTRY.condition("locale_guessed")
@@ -38,3 +46,67 @@ def reminders_on(ctx: TurnContext, _: str | None) -> bool:
 @REGISTRY.condition("lacks_consent")
 def lacks_consent(ctx: TurnContext, _: str | None) -> bool:
     return ctx.session.consent is not True
+
+
+def _days_left(ctx: TurnContext, slot: str) -> int | None:
+    value = ctx.known(slot)
+    if value is None:
+        return None
+    return days_between(ctx.local_date, date.fromisoformat(value))
+
+
+@REGISTRY.condition("known")
+def known(ctx: TurnContext, slot: str | None) -> bool:
+    return slot is not None and ctx.known(slot) is not None
+
+
+@REGISTRY.condition("expired")
+def expired(ctx: TurnContext, slot: str | None) -> bool:
+    """The date in `slot` is past."""
+    days = _days_left(ctx, slot or "")
+    return days is not None and days < 0
+
+
+@REGISTRY.condition("ends_today")
+def ends_today(ctx: TurnContext, slot: str | None) -> bool:
+    return _days_left(ctx, slot or "") == 0
+
+
+@REGISTRY.condition("ends_within")
+def ends_within(ctx: TurnContext, arg: str | None) -> bool:
+    """`ends_within api_end 15`: the date is today or in at most 15 days."""
+    slot, _, limit = (arg or "").partition(" ")
+    days = _days_left(ctx, slot)
+    return days is not None and 0 <= days <= int(limit)
+
+
+@REGISTRY.condition("card_window")
+def card_window(ctx: TurnContext, when: str | None) -> bool:
+    """Where today stands against the card's renewal window (120 to 60 days before its end):
+    `card_window before`, `card_window open` or `card_window late`."""
+    days = _days_left(ctx, "card_end")
+    if days is None:
+        return False
+    position = ("before" if days > CARD_WINDOW_OPENS else
+                "open" if days >= CARD_WINDOW_CLOSES else "late")
+    return position == when
+
+
+@REGISTRY.condition("diagnosed")
+def diagnosed(ctx: TurnContext, error: str | None) -> bool:
+    return ctx.session.scratch.get("diagnosis") == error
+
+
+@REGISTRY.condition("diagnosis_unsure")
+def diagnosis_unsure(ctx: TurnContext, _: str | None) -> bool:
+    return ctx.session.scratch.get("diagnosis") == "unsure"
+
+
+@REGISTRY.condition("candidate")
+def candidate(ctx: TurnContext, error: str | None) -> bool:
+    return error in ctx.session.scratch.get("candidates", "").split(",")
+
+
+@REGISTRY.condition("can_resume")
+def can_resume(ctx: TurnContext, _: str | None) -> bool:
+    return ctx.session.resume is not None

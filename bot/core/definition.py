@@ -17,7 +17,7 @@ from typing import Any
 SPEC_VERSION = 1
 RESUME = "@resume"  # goto target: back to where the user was before a command interrupted
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
-_CHOICE_ID = re.compile(r"^[a-z0-9][a-z0-9_]{0,23}$")
+_CHOICE_ID = re.compile(r"^[a-z0-9][a-z0-9_]{0,31}$")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 
 
@@ -39,6 +39,7 @@ class Text:
     all_locales: bool = False  # shown at once in every language (before the language is known)
     plural: str | None = None  # the French plural form; the text then depends on `count`
     count: str = "n"  # the parameter whose number picks the plural form
+    when: Call | None = None  # in a `say` list: said only when this condition holds
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ class InputDef:
     invalid: Text
     store: str | None = None
     do: tuple[Call, ...] = ()
+    #: A more precise answer for some refusals, by the reason the parser gives.
+    problems: Mapping[str, Text] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ class StateDef:
     enter: tuple[Call, ...] = ()
     sources: tuple[str, ...] = ()
     end: bool = False  # the conversation ends here; the next message starts afresh
+    step: int | None = None  # "step 2 of 5" in a journey
 
     @property
     def waits(self) -> bool:
@@ -134,6 +138,7 @@ class FlowDef:
                     yield choice.label
             if state.input is not None:
                 yield state.input.invalid
+                yield from state.input.problems.values()
 
 
 @dataclass
@@ -157,16 +162,18 @@ class _Reader:
         if not isinstance(source, str) or not source.strip():
             self.problem(at, f"text {key} has no French `text`")
             return None
-        unknown = set(raw) - {"key", "text", "note", "all_locales", "plural", "count"}
+        unknown = set(raw) - {"key", "text", "note", "all_locales", "plural", "count", "when"}
         if unknown:
             self.problem(at, f"text {key} has unknown fields {sorted(unknown)}")
         plural = raw.get("plural")
         count = str(raw.get("count", "n"))
         if plural is not None and "{" + count + "}" not in str(plural):
             self.problem(at, f"text {key}: the plural form must use {{{count}}}")
+        when = self.call(f"{at}.when", raw["when"]) if "when" in raw else None
         return Text(key=key, source=source.strip(), note=str(raw.get("note", "")),
                     all_locales=bool(raw.get("all_locales", False)),
-                    plural=str(plural).strip() if plural is not None else None, count=count)
+                    plural=str(plural).strip() if plural is not None else None, count=count,
+                    when=when)
 
     def call(self, at: str, raw: Any) -> Call | None:
         if not isinstance(raw, str) or not raw.strip():
@@ -202,7 +209,7 @@ class _Reader:
             return None
         cid = raw.get("id")
         if not isinstance(cid, str) or not _CHOICE_ID.match(cid):
-            self.problem(at, f"choice id {cid!r} must be short lowercase ASCII (max 24)")
+            self.problem(at, f"choice id {cid!r} must be short lowercase ASCII (max 32)")
             return None
         label = self.text(f"{at}.label", raw["label"]) if "label" in raw else None
         raw_label = raw.get("raw")
@@ -241,17 +248,21 @@ class _Reader:
         store = raw.get("store")
         if store is not None and not (isinstance(store, str) and _ID.match(store)):
             self.problem(at, f"store {store!r} is not a slot name")
+        problems = {}
+        for reason, text in (raw.get("problems") or {}).items():
+            if (found := self.text(f"{at}.problems.{reason}", text)) is not None:
+                problems[str(reason)] = found
         if parse is None or goto is None or invalid is None:
             return None
         return InputDef(parse=parse, goto=goto, invalid=invalid, store=store,
-                        do=self.calls(f"{at}.do", raw.get("do")))
+                        do=self.calls(f"{at}.do", raw.get("do")), problems=problems)
 
     def state(self, name: str, raw: Any) -> StateDef:
         at = f"state {name}"
         if not isinstance(raw, Mapping):
             self.problem(at, "a state is a mapping")
             return StateDef(name=name)
-        unknown = set(raw) - {"say", "choices", "input", "next", "enter", "sources", "end"}
+        unknown = set(raw) - {"say", "choices", "input", "next", "enter", "sources", "end", "step"}
         if unknown:
             self.problem(at, f"unknown fields {sorted(unknown)}")
         say = tuple(t for i, item in enumerate(raw.get("say") or [])
@@ -270,16 +281,30 @@ class _Reader:
             self.problem(at, "an `end` state neither waits nor moves on")
         if choices and not say:
             self.problem(at, "buttons need a message to hang on: add `say`")
+        step = raw.get("step")
+        if step is not None and not (isinstance(step, int) and step > 0):
+            self.problem(at, "`step` is the number of the step in the journey (1, 2, ...)")
+            step = None
         return StateDef(name=name, say=say, choices=choices, input=inp, next=nxt, end=end,
+                        step=step,
                         enter=self.calls(f"{at}.enter", raw.get("enter")),
                         sources=tuple(str(s) for s in raw.get("sources") or ()))
 
 
+_TOP_LEVEL = {"flow", "version", "initial", "states", "texts", "review", "sources"}
+
+
 def parse_flow(document: Any, where: str) -> FlowDef:
-    """Build a flow from its parsed YAML; raise DefinitionError listing every problem."""
+    """Build a flow from its parsed YAML; raise DefinitionError listing every problem.
+
+    Top-level keys starting with `x-` are free: YAML anchors for repeated buttons live there.
+    """
     reader = _Reader(where)
     if not isinstance(document, Mapping):
         raise DefinitionError([f"{where}: a flow file is a mapping"])
+    unknown = {str(k) for k in document if not str(k).startswith("x-")} - _TOP_LEVEL
+    if unknown:
+        reader.problem("flow", f"unknown top-level keys {sorted(unknown)}")
     if document.get("version") != SPEC_VERSION:
         reader.problem("version", f"unknown flow spec version {document.get('version')!r}; "
                        f"this engine reads version {SPEC_VERSION}")
@@ -287,7 +312,7 @@ def parse_flow(document: Any, where: str) -> FlowDef:
     if not isinstance(name, str) or not _ID.match(name):
         reader.problem("flow", f"flow name {name!r} is not a valid name")
         name = "?"
-    raw_states = document.get("states")
+    raw_states = document.get("states") or {}
     if not isinstance(raw_states, Mapping):
         reader.problem("states", "`states` maps a state name to a state")
         raw_states = {}

@@ -11,18 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from bot.core import actions as _actions  # noqa: F401  (fills the registry)
 from bot.core import conditions as _conditions  # noqa: F401  (fills the registry)
+from bot.core import inputs as _inputs  # noqa: F401  (fills the registry)
 from bot.core.commands import CommandCall, CommandTable
 from bot.core.definition import ChoiceDef, DefinitionError, FlowDef, StateDef, Target, Text
+from bot.core.errors import Catalogue
 from bot.core.events import Event, FlowFailed, InputRejected, MessageCreated
-from bot.core.i18n import NATIVE_NAMES, Catalog, Translator
+from bot.core.i18n import Catalog, Translator, placeholders
 from bot.core.langdetect import guess_locale
 from bot.core.machine import CompiledFlow, choice_trigger, compile_flows, fire
 from bot.core.model import SOURCE_LOCALE, Choice, Inbound, InboundKind, MessageKind, Session
+from bot.core.params import localise_counts, text_params
+from bot.core.recognise import Recogniser
 from bot.core.registry import REGISTRY, Registry, TurnContext
+from bot.core.safety import looks_like_secret, mentions_payment
 from bot.core.text import (
     LONG_MESSAGE,
     ascii_digits,
@@ -38,6 +43,11 @@ MAX_HOPS = 25
 
 HOME = Target("menu", "main")
 START = Target("onboarding", "start")
+DIAGNOSIS = Target("errors", "confirm")  # a problem recognised anywhere is offered here
+DESCRIBE = Target("errors", "describe")  # a screenshot that names no known problem
+CHOOSE = Target("errors", "choose")  # two problems are close: the user picks
+#: States the engine itself jumps to, beside those the commands name.
+ENTRY_POINTS = (HOME, START, DIAGNOSIS, DESCRIBE, CHOOSE)
 
 #: Texts the engine itself says, by key. The flows must define them (`texts:` sections).
 ENGINE_TEXTS = (
@@ -47,9 +57,13 @@ ENGINE_TEXTS = (
     "system.long_message",
     "system.only_symbols",
     "system.photo_unsupported",
+    "system.photo_unreadable",
     "system.media_unsupported",
     "system.unknown_command",
     "system.apology",
+    "system.step",
+    "system.secret_received",
+    "safety.payment_warning",
 )
 
 
@@ -70,9 +84,16 @@ class Turn:
 class Engine:
     def __init__(self, flows: Mapping[str, FlowDef], commands: CommandTable,
                  catalogs: Mapping[str, Catalog], registry: Registry = REGISTRY,
-                 constants: Mapping[str, str] | None = None) -> None:
+                 constants: Mapping[str, str] | None = None, tz: tzinfo = UTC,
+                 recogniser: Recogniser | None = None, catalogue: Catalogue | None = None
+                 ) -> None:
         self.flows = flows
+        self.recogniser = recogniser
+        self.catalogue = catalogue
         self.constants = dict(constants or {})
+        self.tz = tz  # where the association is: "today" and days left are counted there
+        self.steps = {name: max((s.step or 0 for s in f.states.values()), default=0)
+                      for name, f in flows.items()}
         self.commands = commands
         self.registry = registry
         self.translator = Translator(catalogs)
@@ -96,7 +117,7 @@ class Engine:
 
     def step(self, session: Session | None, inbound: Inbound, now: datetime) -> Turn:
         base = session if session is not None else self.new_session(inbound.user, now)
-        ctx = TurnContext(session=base, inbound=inbound, now=now)
+        ctx = self._context(base, inbound, now)
         try:
             self._dispatch(ctx)
             self._settle(ctx)
@@ -106,25 +127,34 @@ class Engine:
             return Turn(self.new_session(inbound.user, now), tuple(ctx.events))
         return Turn(ctx.session, tuple(ctx.events))
 
+    def _context(self, session: Session, inbound: Inbound, now: datetime) -> TurnContext:
+        ctx = TurnContext(session=session, inbound=inbound, now=now,
+                          today=now.astimezone(self.tz).date())
+        if self.recogniser is not None:
+            ctx.recognise = self.recogniser.recognise
+            ctx.unsure = self.recogniser.needs_choice
+        return ctx
+
     def _dispatch(self, ctx: TurnContext) -> None:
         inbound, session = ctx.inbound, ctx.session
         if inbound.kind is InboundKind.TIMER:
             self._timer(ctx)
             return
-        text = clean_inbound(inbound.text) if inbound.kind is InboundKind.TEXT else ""
-        call = self.commands.match(text) if text and len(text) <= LONG_MESSAGE else None
+        text = clean_inbound(inbound.text)
+        typed = inbound.kind is InboundKind.TEXT
+        call = self.commands.match(text) if typed and text and len(text) <= LONG_MESSAGE else None
         if isinstance(call, CommandCall):
             self._command(ctx, call)
         elif session.version == 0 and not session.offered:
             # First contact: whatever it is, greet, in the language of the message if we can tell.
-            ctx.guessed_locale = guess_locale(text) if text else None
+            ctx.guessed_locale = guess_locale(text) if typed and text else None
             self._jump(ctx, START)
         elif isinstance(call, str):
             self._reject(ctx, "unknown_command", "system.unknown_command")
         elif inbound.kind is InboundKind.CHOICE:
             self._tap(ctx, inbound.choice)
         elif inbound.kind is InboundKind.PHOTO:
-            self._reject(ctx, "photo", "system.photo_unsupported")
+            self._photo(ctx, text)
         elif inbound.kind is InboundKind.MEDIA:
             self._reject(ctx, f"media:{inbound.media or 'unknown'}", "system.media_unsupported")
         else:
@@ -135,14 +165,61 @@ class Engine:
             self._reject(ctx, "empty", "system.empty_message")
         elif len(text) > LONG_MESSAGE:
             self._reject(ctx, "too_long", "system.long_message")
-        elif (choice := match_offered(ctx.session.offered, text)) is not None:
+        elif looks_like_secret(text) and self._state(ctx).input is None:
+            # Never asked for: say so, and the runtime keeps nothing of this message.
+            self._reject(ctx, "secret", "system.secret_received")
+        else:
+            if (mentions_payment(text) and match_offered(ctx.session.offered, text) is None
+                    and not self._recognised_as(text, "scam_payment_request")):
+                self._say(ctx, (self.named["safety.payment_warning"],), ())
+            self._understand(ctx, text)
+
+    def _recognised_as(self, text: str, error: str) -> bool:
+        return self.recogniser is not None and self.recogniser.recognise(text).error == error
+
+    def _understand(self, ctx: TurnContext, text: str) -> None:
+        if (choice := match_offered(ctx.session.offered, text)) is not None:
             self._tap(ctx, choice.id)
         elif is_only_symbols(text):
             self._reject(ctx, "only_symbols", "system.only_symbols")
         elif self._state(ctx).input is not None:
-            self._fire(ctx, "answer", text=text)
-        else:
+            # A sentence that clearly reports a known problem is not an answer to "which
+            # date?": offer the diagnosis first (the question comes back with "resume").
+            asked_for_report = ctx.session.flow == (DESCRIBE.flow or "")
+            if asked_for_report or len(text.split()) < 4 or not self._offer_diagnosis(ctx, text):
+                self._fire(ctx, "answer", text=text)
+        elif not self._offer_diagnosis(ctx, text):
             self._reject(ctx, "not_understood", "system.not_understood")
+
+    def _photo(self, ctx: TurnContext, text: str) -> None:
+        """A screenshot: the edge read its text (OCR) and removed names, long numbers and
+        e-mail addresses. It is then a report like a typed one."""
+        if ctx.inbound.payload.get("ocr") == "unavailable" or self.recogniser is None:
+            self._reject(ctx, "photo", "system.photo_unsupported")
+        elif not text.strip():
+            self._reject(ctx, "photo_unreadable", "system.photo_unreadable")
+        elif self._state(ctx).input is not None and ctx.session.flow == "errors":
+            self._fire(ctx, "answer", text=text)
+        elif not self._offer_diagnosis(ctx, text):
+            ctx.session = ctx.session.evolve(resume=(ctx.session.flow, ctx.session.state))
+            self._jump(ctx, DESCRIBE)
+
+    def _offer_diagnosis(self, ctx: TurnContext, text: str) -> bool:
+        """From anywhere: a recognised report is offered for one-tap confirmation, or, when
+        two problems are close, as a choice among the best; the interrupted journey can be
+        resumed afterwards."""
+        if self.recogniser is None or "errors" not in self.flows:
+            return False
+        found = self.recogniser.recognise(text)
+        if not found.known or found.score < self.recogniser.thresholds.anywhere:
+            return False
+        unsure = self.recogniser.needs_choice(found)
+        ctx.session = ctx.session.with_scratch(
+            diagnosis="unsure" if unsure else found.error,
+            candidates=",".join(c.error for c in found.candidates),
+        ).evolve(resume=(ctx.session.flow, ctx.session.state))
+        self._jump(ctx, CHOOSE if unsure else DIAGNOSIS)
+        return True
 
     def _tap(self, ctx: TurnContext, choice_id: str) -> None:
         if choice_id not in {c.id for c in ctx.session.offered}:
@@ -157,6 +234,15 @@ class Engine:
             return
         resume = (session.flow, session.state) if command.interrupts else None
         ctx.session = session.evolve(resume=resume)
+        target = self.flows[command.goto.flow or ""].states.get(command.goto.state)
+        if call.argument and target is not None and target.input is not None:
+            # `/api 12/03/2026`: the argument answers the command's question at once.
+            ctx.quiet = True
+            self._jump(ctx, command.goto)
+            ctx.quiet = False
+            self._fire(ctx, "answer", text=call.argument)
+            return
+        ctx.command_arg = call.argument
         self._jump(ctx, command.goto)
 
     def _timer(self, ctx: TurnContext) -> None:
@@ -182,11 +268,24 @@ class Engine:
             resume = ctx.session.resume
             ctx.session = ctx.session.evolve(resume=None)
             target = Target(*resume) if resume else self._home(ctx)
+            if not self._can_show(ctx, target):
+                # The state showed an answer not kept (no consent): start its flow again.
+                target = Target(target.flow, self.flows[target.flow or ""].initial)
         flow = target.flow or ctx.session.flow
         compiled = self.compiled[flow]
         ctx.session = ctx.session.evolve(flow=flow)
         state = fire(compiled, ctx, compiled.definition.initial, f"to_{target.state}")
         ctx.session = ctx.session.evolve(state=state)
+
+    def _can_show(self, ctx: TurnContext, target: Target) -> bool:
+        flow = self.flows.get(target.flow or "")
+        state = flow.states.get(target.state) if flow else None
+        if state is None:
+            return True  # a missing state is reported as such by the jump itself
+        available = set(text_params(ctx, self.constants))
+        if ctx.session.scratch.get("diagnosis"):
+            available.add("problem")
+        return all(placeholders(t.source) <= available for t in state.say)
 
     def _home(self, ctx: TurnContext) -> Target:
         s = ctx.session
@@ -217,30 +316,38 @@ class Engine:
         definition = self.flows[flow].states[state]
         ctx.session = ctx.session.evolve(flow=flow, state=state)
         choices = tuple(self._label(ctx, c) for c in definition.choices if self._shown(ctx, c))
-        self._say(ctx, definition.say, choices)
+        if not ctx.quiet:
+            self._say(ctx, definition.say, choices, step=definition.step, flow=flow)
         ctx.session = ctx.session.evolve(offered=choices if definition.waits else ())
         if definition.end:
             ctx.ended = True
 
     def _store(self, ctx: TurnContext, slot: str | None) -> None:
         # Answers are kept only with the user's consent; without it they serve this turn alone.
-        if slot is not None and ctx.value is not None and ctx.session.consent is True:
+        if slot is None or ctx.value is None:
+            return
+        ctx.values[slot] = ctx.value
+        if ctx.session.consent is True:
             ctx.session = ctx.session.with_slot(slot, ctx.value)
 
     def _invalid(self, ctx: TurnContext, flow: str, state: str) -> None:
         definition = self.flows[flow].states[state]
-        ctx.emit(InputRejected("invalid_answer"))
         assert definition.input is not None
-        self._say(ctx, (definition.input.invalid,), ctx.session.offered)
+        problem = ctx.input_problem or ""
+        ctx.emit(InputRejected(f"invalid_answer:{problem}" if problem else "invalid_answer"))
+        text = definition.input.problems.get(problem, definition.input.invalid)
+        self._say(ctx, (text,), ctx.session.offered)
 
     # -- saying things ----------------------------------------------------------------------
 
-    def _params(self, ctx: TurnContext) -> dict[str, str]:
-        locale = ctx.session.locale or SOURCE_LOCALE
-        return {**self.constants, "language": NATIVE_NAMES[locale]}
-
-    def _render(self, ctx: TurnContext, text: Text) -> tuple[str, str]:
-        params = self._params(ctx)
+    def _render(self, ctx: TurnContext, text: Text, extra: Mapping[str, str] | None = None
+                ) -> tuple[str, str]:
+        params = localise_counts({**text_params(ctx, self.constants), **(extra or {})},
+                                 ctx.session.locale)
+        diagnosis = ctx.session.scratch.get("diagnosis", "")
+        if self.catalogue is not None and diagnosis in self.catalogue.problems:
+            title = self.catalogue.problems[diagnosis].title
+            params["problem"] = self.translator.render(title, ctx.session.locale, params).text
         if text.all_locales:
             lines = self.translator.render_all(text, params).split("\n")
             return "\n".join(for_display(line, _line_locale(line)) for line in lines), (
@@ -248,9 +355,17 @@ class Engine:
         rendered = self.translator.render(text, ctx.session.locale, params)
         return for_display(rendered.text, rendered.locale), rendered.locale
 
-    def _say(self, ctx: TurnContext, texts: tuple[Text, ...], choices: tuple[Choice, ...]) -> None:
+    def _say(self, ctx: TurnContext, texts: tuple[Text, ...], choices: tuple[Choice, ...],
+             step: int | None = None, flow: str = "") -> None:
+        texts = tuple(t for t in texts if t.when is None or
+                      self.registry.conditions[t.when.name](ctx, t.when.arg))
         for i, text in enumerate(texts):
             body, locale = self._render(ctx, text)
+            if i == 0 and step is not None:
+                # "Step 2 of 5" heads the first message of a journey's step.
+                heading, _ = self._render(ctx, self.named["system.step"],
+                                          {"step": str(step), "steps": str(self.steps[flow])})
+                body = f"{heading}\n{body}"
             last = i == len(texts) - 1
             ctx.emit(MessageCreated(MessageKind.REPLY, locale, body, choices if last else ()))
 
@@ -276,7 +391,7 @@ class Engine:
 
     def _recover(self, base: Session, inbound: Inbound, now: datetime, exc: Exception
                  ) -> TurnContext:
-        ctx = TurnContext(session=base.evolve(resume=None), inbound=inbound, now=now)
+        ctx = self._context(base.evolve(resume=None), inbound, now)
         failed = FlowFailed(base.flow, base.state, f"{type(exc).__name__}: {exc}"[:300])
         ctx.emit(failed)
         try:
@@ -284,9 +399,9 @@ class Engine:
             self._jump(ctx, self._home(ctx))
             self._settle(ctx)
         except Exception as second:
-            ctx = TurnContext(session=self.new_session(base.user, now).evolve(
+            ctx = self._context(self.new_session(base.user, now).evolve(
                 locale=base.locale, consent=base.consent, slots=base.slots, version=base.version,
-                created_at=base.created_at), inbound=inbound, now=now)
+                created_at=base.created_at), inbound, now)
             ctx.emit(failed)
             ctx.emit(FlowFailed(START.flow or "", START.state, type(second).__name__))
             text = self.translator.render(self.named["system.apology"], base.locale)

@@ -95,3 +95,11 @@ class FlowFailed(Event):
     flow: str
     state: str
     error: str
+
+
+@dataclass(frozen=True)
+class ProblemRecognised(Event):
+    """A known ANEF problem was recognised in what the user reported (and confirmed)."""
+
+    type: ClassVar[str] = "problem_recognised"
+    error: str

@@ -193,6 +193,9 @@ def compile_flow(flow: FlowDef, registry: Registry, on_enter: EnterHook, on_stor
     b = _Binder(flow, registry, problems)
     states = []
     for state in flow.states.values():
+        for text in state.say:
+            if text.when is not None:
+                b.condition(f"state {state.name} say {text.key}", text.when)
         enter = b.actions(f"state {state.name} enter", state.enter)
         name = state.name
 

@@ -78,6 +78,9 @@ class Session:
     offered: tuple[Choice, ...] = ()
     resume: tuple[str, str] | None = None
     slots: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: Where the conversation is in a flow's own logic (the problem recognised, the buttons
+    #: ranked): nothing the user told about themselves, so kept without consent.
+    scratch: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     created_at: datetime | None = None
     version: int = 0
 
@@ -86,6 +89,9 @@ class Session:
 
     def with_slot(self, name: str, value: str) -> Session:
         return replace(self, slots=MappingProxyType({**self.slots, name: value}))
+
+    def with_scratch(self, **values: str) -> Session:
+        return replace(self, scratch=MappingProxyType({**self.scratch, **values}))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -97,6 +103,7 @@ class Session:
             "offered": [c.as_dict() for c in self.offered],
             "resume": list(self.resume) if self.resume else None,
             "slots": dict(self.slots),
+            "scratch": dict(self.scratch),
             "created_at": self.created_at.isoformat() if self.created_at else None,
         }
 
@@ -114,6 +121,7 @@ class Session:
             offered=tuple(Choice(c["id"], c["label"]) for c in data.get("offered", ())),
             resume=(resume[0], resume[1]) if resume else None,
             slots=MappingProxyType(dict(data.get("slots", {}))),
+            scratch=MappingProxyType(dict(data.get("scratch", {}))),
             created_at=datetime.fromisoformat(created) if created else None,
             version=version,
         )

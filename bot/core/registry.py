@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from bot.core.definition import Target
 from bot.core.events import Event
 from bot.core.model import Inbound, Session
+from bot.core.recognise import Recognition
 
 
 @dataclass
@@ -26,11 +27,26 @@ class TurnContext:
     guessed_locale: str | None = None
     jump: Target | None = None
     value: str | None = None  # the parsed answer of an input state
+    input_problem: str | None = None  # why the parser refused the answer, if it says
+    values: dict[str, str] = field(default_factory=dict)  # answers of this turn, kept or not
+    command_arg: str = ""
+    quiet: bool = False  # entering a state without saying it (a command already answered it)
     hops: int = 0
     ended: bool = False
+    today: date | None = None  # the date where the association is (set by the engine)
+    recognise: Callable[[str], Recognition] | None = None  # set by the engine
+    unsure: Callable[[Recognition], bool] = lambda _: False  # set by the engine
 
     def emit(self, event: Event) -> None:
         self.events.append(event)
+
+    def known(self, slot: str) -> str | None:
+        """An answer given in this turn, or kept from an earlier one."""
+        return self.values.get(slot) or self.session.slots.get(slot)
+
+    @property
+    def local_date(self) -> date:
+        return self.today if self.today is not None else self.now.date()
 
 
 Action = Callable[[TurnContext, str | None], None]

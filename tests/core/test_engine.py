@@ -241,7 +241,7 @@ def test_match_offered() -> None:
           deadline=None)
 @given(message=st.text(max_size=300), state=st.sampled_from(
     [("onboarding", "choose_language"), ("onboarding", "privacy"), ("menu", "main"),
-     ("system", "confirm_delete"), ("menu", "soon")]),
+     ("system", "confirm_delete"), ("errors", "describe"), ("api_renew", "ask_end")]),
     locale=st.sampled_from(LOCALES))
 def test_no_text_ever_breaks_a_turn(engine: Engine, message: str, state: tuple[str, str],
                                    locale: str) -> None:

@@ -36,7 +36,8 @@ def t(key: str, text: str) -> dict[str, str]:
 def _flows(extra_states: dict[str, Any] | None = None) -> dict[str, Any]:
     system_texts = {name: t(f"system.{name}", name) for name in (
         "not_understood", "stale_choice", "empty_message", "long_message", "only_symbols",
-        "photo_unsupported", "media_unsupported", "unknown_command", "apology")}
+        "photo_unsupported", "photo_unreadable", "media_unsupported", "unknown_command",
+        "apology", "step", "secret_received")}
     return {
         "onboarding": {"flow": "onboarding", "version": 1, "initial": "start", "states": {
             "start": {"next": [{"goto": "ask"}]},
@@ -53,6 +54,8 @@ def _flows(extra_states: dict[str, Any] | None = None) -> dict[str, Any]:
             "ping": {"next": "pong"},
             "pong": {"next": "ping"},
             **(extra_states or {})}},
+        "safety": {"flow": "safety", "version": 1,
+                   "texts": {"pay": t("safety.payment_warning", "Gratuit.")}},
         "system": {"flow": "system", "version": 1, "texts": system_texts, "initial": "x",
                    "states": {"x": {"say": [t("system.x", "x")], "next": "@resume"}}},
     }

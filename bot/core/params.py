@@ -1,0 +1,48 @@
+"""The values texts may show: `{language}`, dates the user gave, days left, the card window.
+
+For every date slot (`api_end`, `card_end`) a text may use `{api_end}` (the date as the user
+should read it) and `{api_end_days}` (how many days from today, without sign: the text says
+whether it is past). For the card: `{card_window_opens}` and `{card_window_closes}`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.core.conditions import CARD_WINDOW_CLOSES, CARD_WINDOW_OPENS
+from bot.core.dates import days_between, shift, show_date
+from bot.core.i18n import NATIVE_NAMES
+from bot.core.model import SOURCE_LOCALE
+from bot.core.registry import TurnContext
+
+DATE_SLOTS = ("api_end", "card_end")
+
+#: Afghans read counts in Persian digits (۱۰ روز). Dates keep their Latin digits: they are
+#: compared with, and typed into, French documents.
+_PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+COUNT_PARAMS = ("api_end_days", "card_end_days", "retention_months", "step", "steps")
+
+
+def localise_counts(params: dict[str, str], locale: str | None) -> dict[str, str]:
+    if locale not in ("fa_AF", "ps"):
+        return params
+    return {k: v.translate(_PERSIAN_DIGITS) if k in COUNT_PARAMS else v
+            for k, v in params.items()}
+
+
+def text_params(ctx: TurnContext, constants: dict[str, str]) -> dict[str, str]:
+    locale = ctx.session.locale or SOURCE_LOCALE
+    params = {**constants, "language": NATIVE_NAMES[locale]}
+    today = ctx.local_date
+    params["today"] = show_date(today, locale)
+    for slot in DATE_SLOTS:
+        value = ctx.known(slot)
+        if value is None:
+            continue
+        end = date.fromisoformat(value)
+        params[slot] = show_date(end, locale)
+        params[f"{slot}_days"] = str(abs(days_between(today, end)))
+        if slot == "card_end":
+            params["card_window_opens"] = show_date(shift(end, -CARD_WINDOW_OPENS), locale)
+            params["card_window_closes"] = show_date(shift(end, -CARD_WINDOW_CLOSES), locale)
+    return params

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The Debian packages Relais uses beside Python: tesseract (reading screenshots) with the
+# French, English, Arabic, Persian (for Dari) and Pashto data, and a font for the generated
+# test screenshots. Run as root on Debian or Ubuntu; does nothing when all are present.
+set -euo pipefail
+packages=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng tesseract-ocr-ara tesseract-ocr-fas
+          tesseract-ocr-pus fonts-dejavu-core)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing Debian packages: ${missing[*]}; run this script as root" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
