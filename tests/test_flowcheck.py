@@ -112,3 +112,17 @@ def test_pybabel_extracts_the_flows_with_context_and_notes(tmp_path: Path) -> No
     assert 'msgctxt "system.apology"' in text
     assert "#. Something broke inside the assistant." in text
     assert text.count("msgctxt") >= 45
+
+
+def test_every_flow_can_be_drawn() -> None:
+    from bot.content import load_flows
+    from bot.core.check import mermaid
+
+    flows = load_flows(FLOWS)
+    assert {"account", "first_card", "api_download", "api_renew", "card_renew", "api_refused",
+            "safety", "errors"} <= set(flows)
+    for name, flow in flows.items():
+        graph = mermaid(flow)
+        assert graph.startswith("stateDiagram-v2\n"), name
+        for state in flow.states:
+            assert state in graph, (name, state)

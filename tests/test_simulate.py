@@ -95,3 +95,27 @@ def test_output_is_valid_json_even_for_rtl_and_controls() -> None:
     assert result.returncode == 0
     for line in result.stdout.splitlines():
         json.loads(line)
+
+
+def test_a_screenshot_line_is_read_and_recognised(tmp_path: Path) -> None:
+    from tests.test_ocr import SCREENS, screenshot
+
+    shot = tmp_path / "screen.png"
+    shot.write_bytes(screenshot(SCREENS["appointment_unavailable"], busy=True,
+                                name="Zahra HAIDARI"))
+    result = run_simulate([{"user": "u1", "text": "/start"}, {"user": "u1", "choice": "en"},
+                           {"user": "u1", "choice": "agree"},
+                           {"user": "u1", "photo": str(shot)},
+                           {"user": "u1", "choice": "yes"}])
+    lines = outputs(result)
+    assert [c["id"] for c in lines[-3]["choices"]] == ["yes", "no"]
+    assert "appointment" in lines[-3]["text"]
+    assert "préfecture" in lines[-2]["text"]  # the advice
+    assert "HAIDARI" not in result.stdout
+
+
+def test_a_missing_photo_file_is_answered(tmp_path: Path) -> None:
+    result = run_simulate([{"user": "u1", "text": "/start"}, {"user": "u1", "choice": "fr"},
+                           {"user": "u1", "photo": str(tmp_path / "nowhere.png")}])
+    assert result.returncode == 0
+    assert "lire le texte de cette image" in outputs(result)[-1]["text"]

@@ -1,0 +1,54 @@
+"""`python -m bot classify` as its users run it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.settings import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def classify(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot", "classify", *args], cwd=ROOT,
+                          input=stdin, capture_output=True, text=True, check=False)
+
+
+def test_json_output_follows_the_contract() -> None:
+    result = classify("--json", "mon API a expiré et rien de nouveau")
+    data = json.loads(result.stdout)
+    assert set(data) == {"error", "score", "candidates"}
+    assert data["error"] == "api_expired_not_renewed"
+    assert 0 <= data["score"] <= 1
+    assert len(data["candidates"]) <= 3
+    assert set(data["candidates"][0]) == {"error", "score"}
+
+
+def test_stdin_and_unknown() -> None:
+    data = json.loads(classify("--json", "-", stdin="bonjour, merci !").stdout)
+    assert data["error"] == "unknown"
+
+
+def test_an_image(tmp_path: Path) -> None:
+    from tests.test_ocr import SCREENS, screenshot
+
+    shot = tmp_path / "shot.png"
+    shot.write_bytes(screenshot(SCREENS["login_loop"]))
+    data = json.loads(classify("--json", "--image", str(shot)).stdout)
+    assert data["error"] == "login_loop"
+
+
+def test_eval_prints_accuracy_per_language_false_alarms_and_confusions() -> None:
+    result = classify("--eval", "tests/data/errors_eval.jsonl", "--json")
+    data = json.loads(result.stdout)
+    assert set(data["languages"]) == {"fr", "fa_AF", "ps", "ar", "en", "all"}
+    assert data["languages"]["all"]["n"] >= 250
+    assert 0 <= data["false_alarm_rate"] <= 1
+    assert all({"expected", "got", "count"} == set(c) for c in data["confusions"])
+    text = classify("--eval", "tests/data/errors_eval.jsonl").stdout
+    assert "top-1" in text and "false alarms" in text
