@@ -22,6 +22,7 @@ from bot.core.i18n import Catalog, Translation, Translator
 from bot.core.model import LOCALES, SOURCE_LOCALE
 from bot.core.recognise import EMPTY_LEXICON, Lexicon, Recogniser
 from bot.core.registry import REGISTRY, Registry
+from bot.core.reminders import ReminderPolicy
 
 COMMANDS_FILE = "commands.yaml"
 DOMAIN = "messages"
@@ -158,12 +159,13 @@ def load_content(flows_dir: Path, locales_dir: Path) -> Content:
 
 
 def build_engine(content: Content, retention_months: int, timezone: tzinfo,
-                 registry: Registry = REGISTRY) -> Engine:
+                 registry: Registry = REGISTRY, policy: ReminderPolicy | None = None
+                 ) -> Engine:
     recogniser = build_recogniser(content.problems, content.reports, content.catalogs,
                                   content.lexicon)
     return Engine(content.flows, content.commands, content.catalogs, registry=registry,
                   constants={"retention_months": str(retention_months)}, tz=timezone,
-                  recogniser=recogniser, catalogue=content.problems)
+                  recogniser=recogniser, catalogue=content.problems, reminder_policy=policy)
 
 
 def load_sources(flows_dir: Path) -> dict[str, Any]:

@@ -47,6 +47,10 @@ class Conversations:
         self.locks = UserLocks()
         self._on_committed = on_committed or (lambda: None)
 
+    def committed(self) -> None:
+        """New outbox rows were written outside a turn (bulk reminders): wake the sender."""
+        self._on_committed()
+
     async def handle(self, inbound: Inbound, now: datetime) -> Outcome:
         """Run one user message as one turn."""
         async with self.locks.hold(inbound.user):

@@ -24,14 +24,16 @@ log = logging.getLogger(__name__)
 class Retention:
     #: A user who has not written for this long is erased entirely.
     inactive_days: int = 365
-    #: Channel message ids are remembered this long, to drop redeliveries.
-    inbound_ids_days: int = 30
+    #: Digests of channel message ids are remembered this long, to drop redeliveries and
+    #: replays (a digest names no one, so keeping it as long as the data costs nothing).
+    inbound_ids_days: int = 365
 
 
 class Scheduler:
     def __init__(self, storage: Storage, conversations: Conversations, clock: Clock,
-                 retention: Retention | None = None) -> None:
+                 retention: Retention | None = None, batch: int = 10_000) -> None:
         self.storage = storage
+        self.batch = batch
         self.conversations = conversations
         self.clock = clock
         self.retention = retention or Retention()
@@ -39,7 +41,9 @@ class Scheduler:
     async def run_due(self, until: datetime, *, at_due_time: bool = False) -> int:
         """Handle every timer due by `until`, oldest first. With `at_due_time` each turn runs
         at its own due time (the simulator, replaying a stretch of time); otherwise at now."""
-        handled = 0
+        handled = await self._reminders(until, at_due_time)
+        if handled:
+            self.conversations.committed()
         while True:
             due = await self.storage.due_timers(until, limit=100)
             if not due:
@@ -48,6 +52,39 @@ class Scheduler:
                 now = timer.due_at if at_due_time else self.clock.now()
                 outcome = await self.conversations.fire_timer(timer, now)
                 handled += outcome is Outcome.ACCEPTED
+
+    async def _reminders(self, until: datetime, at_due_time: bool) -> int:
+        """Date reminders, in bulk: each batch of due reminders is taken and turned into
+        outbox messages in ONE transaction, so a crash neither loses nor doubles one. They
+        change no conversation state, so they need no turn of their own."""
+        engine = self.conversations.engine
+        sent = 0
+        while True:
+            async with self.storage.transaction() as tx:
+                due = await tx.due_reminders(until, self.batch)
+                if not due:
+                    return sent
+                done, skipped, messages, transcript = [], [], [], []
+                wall = self.clock.now()
+                for item in due:
+                    now = datetime.fromisoformat(item.due_at) if at_due_time else wall
+                    message = None
+                    # A superseded reminder is one the process missed while it was down;
+                    # replaying a stretch of time (at_due_time) takes each one in its moment.
+                    late = item.superseded and not at_due_time
+                    if item.known_user and item.reachable and not late:
+                        message = engine.reminder(item, now)
+                    if message is None:
+                        skipped.append(item.id)
+                        continue
+                    done.append(item.id)
+                    messages.append((item.user, message.kind, message.locale, message.text,
+                                     message.choices, now))
+                    transcript.append((item.user, "out", message.text, now))
+                await tx.finish_timers(done, skipped, until)
+                await tx.enqueue_many(messages)
+                await tx.append_transcripts(transcript)  # reminders go only to consenting users
+            sent += len(messages)
 
     async def housekeeping(self, now: datetime) -> tuple[int, int]:
         """Erase users inactive past the retention period; forget old message ids."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from datetime import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -52,6 +53,20 @@ def _timezone(raw: str) -> ZoneInfo:
         raise ValueError("must be a time zone name such as Europe/Paris") from exc
 
 
+def _clock_time(raw: str) -> time:
+    try:
+        return time.fromisoformat(raw.strip())
+    except ValueError as exc:
+        raise ValueError("must be a time of day such as 10:00") from exc
+
+
+def _time_range(raw: str) -> tuple[time, time]:
+    start, sep, end = raw.partition("-")
+    if not sep:
+        raise ValueError("must be two times such as 20:00-09:00")
+    return _clock_time(start), _clock_time(end)
+
+
 def _path(raw: str) -> Path:
     if not raw.strip():
         raise ValueError("must not be empty")
@@ -75,6 +90,10 @@ SPECS: dict[str, Spec] = {
                              "A user who sends nothing for this many months is erased."),
     "TIMEZONE": Spec(_timezone, "Europe/Paris",
                      "Where the association is: today's date, days left and office hours."),
+    "REMINDER_HOUR": Spec(_clock_time, "10:00",
+                          "Local time at which date reminders go out on their day."),
+    "QUIET_HOURS": Spec(_time_range, "20:00-09:00",
+                        "No reminder in this local time range; one due then waits for its end."),
     "FLOWS_DIR": Spec(_path, "flows", "Folder of the conversation flows (YAML)."),
     "LOCALES_DIR": Spec(_path, "locales", "Folder of the translation catalogs."),
     "LOG_LEVEL": Spec(_choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", "Logging level."),
@@ -87,6 +106,8 @@ class Settings:
     sqlite_synchronous: str
     retention_months: int
     timezone: ZoneInfo
+    reminder_hour: time
+    quiet_hours: tuple[time, time]
     flows_dir: Path
     locales_dir: Path
     log_level: str

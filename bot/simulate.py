@@ -25,7 +25,7 @@ import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TextIO
@@ -100,8 +100,9 @@ class SimulatorChannel:
 
     name = CHANNEL
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, timezone: tzinfo = UTC) -> None:
         self.out = out
+        self.timezone = timezone  # "at" is shown in the association's zone
         self.sent = 0
         # Fault injection for the crash tests: die right after the N-th line is written,
         # before the sender records it as sent.
@@ -115,7 +116,7 @@ class SimulatorChannel:
             "locale": message.locale,
             "text": message.text,
             "choices": [c.as_dict() for c in message.choices],
-            "at": message.created_at.isoformat(),
+            "at": message.created_at.astimezone(self.timezone).isoformat(),
         }
         self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
         self.out.flush()
@@ -140,13 +141,18 @@ async def _resolve_choice(runtime: Runtime, inbound: Inbound) -> Inbound:
 async def simulate(lines: Iterable[str], out: TextIO, err: TextIO, settings: Settings,
                    database: Path, start: datetime) -> int:
     clock = ManualClock(start)
-    runtime = Runtime.build(settings, clock, {CHANNEL: SimulatorChannel(out)}, database)
+    runtime = Runtime.build(settings, clock, {CHANNEL: SimulatorChannel(out, settings.timezone)},
+                            database)
     await runtime.start()
     status = 0
     kill_after_turns = os.environ.get("RELAIS_SIM_KILL_AFTER_TURNS")
-    turns = 0
+    kill_after_clock = os.environ.get("RELAIS_SIM_KILL_AFTER_CLOCK")
+    turns = moves = 0
     try:
-        await runtime.sender.drain()  # what an earlier, crashed run accepted but did not send
+        # A restart: what fell due while the process was down (the latest of each topic),
+        # then what an earlier, crashed run accepted but did not send.
+        await runtime.scheduler.run_due(clock.now())
+        await runtime.sender.drain()
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
@@ -161,6 +167,9 @@ async def simulate(lines: Iterable[str], out: TextIO, err: TextIO, settings: Set
                 clock.set(item.to)
                 await runtime.scheduler.run_due(clock.now(), at_due_time=True)
                 await runtime.scheduler.housekeeping(clock.now())
+                moves += 1
+                if kill_after_clock and moves >= int(kill_after_clock):
+                    os.kill(os.getpid(), signal.SIGKILL)  # reminders taken, not yet sent
             else:
                 if item.kind is InboundKind.CHOICE:
                     item = await _resolve_choice(runtime, item)

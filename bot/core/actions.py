@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from bot.core.events import (
     ConsentRecorded,
     HandoffRequested,
@@ -13,6 +15,7 @@ from bot.core.events import (
 )
 from bot.core.model import LOCALES
 from bot.core.registry import REGISTRY, TurnContext
+from bot.core.reminders import plan
 
 
 class ActionError(ValueError):
@@ -92,3 +95,16 @@ def diagnose(ctx: TurnContext, error: str | None) -> None:
     assert error is not None
     ctx.session = ctx.session.with_scratch(diagnosis=error)
     ctx.emit(ProblemRecognised(error))
+
+
+@REGISTRY.action("schedule_reminders", arg=True)
+def schedule_reminders(ctx: TurnContext, slot: str | None) -> None:
+    """After an end date was given: replace the pending reminders for it with new ones.
+    Only a date the user let us keep can be reminded."""
+    assert slot is not None
+    value = ctx.session.slots.get(slot)
+    if ctx.session.consent is not True or value is None:
+        return
+    ctx.emit(RemindersCancelled(topic=slot))
+    for reminder in plan(slot, date.fromisoformat(value), ctx.now, ctx.tz, ctx.reminder_policy):
+        ctx.emit(reminder)

@@ -40,7 +40,7 @@ def check_graph(flows: Mapping[str, FlowDef], commands: CommandTable,
     """Every state must be reachable from an entry point and must wait, move on or end."""
     reachable: set[tuple[str, str]] = set()
     todo = [*entry_points, *((c.goto.flow or "", c.goto.state) for c in
-                             commands.commands.values())]
+                             (*commands.commands.values(), *commands.buttons.values()))]
     while todo:
         here = todo.pop()
         if here in reachable or here[0] not in flows or here[1] not in flows[here[0]].states:

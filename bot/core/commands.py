@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.definition import DefinitionError, Target
@@ -37,6 +37,8 @@ class CommandCall:
 class CommandTable:
     commands: Mapping[str, Command]
     aliases: Mapping[str, str]  # folded word -> command name
+    #: Buttons valid from anywhere (those under reminders, which change no conversation state).
+    buttons: Mapping[str, Command] = field(default_factory=dict)
 
     def match(self, text: str) -> CommandCall | str | None:
         """The command a message calls; the unknown name if it looks like a command; else None."""
@@ -78,6 +80,16 @@ def parse_commands(document: Any, where: str) -> CommandTable:
             if key in aliases and aliases[key] != name:
                 problems.append(f"{where}: alias {word!r} names two commands")
             aliases[key] = str(name)
+    buttons = {}
+    for name, raw in (document.get("buttons") or {}).items():
+        goto = raw.get("goto") if isinstance(raw, Mapping) else None
+        flow, _, state = str(goto).rpartition(".")
+        if not flow or not state:
+            problems.append(f"{where}: button {name}: goto must be `flow.state`")
+            continue
+        buttons[str(name)] = Command(str(name), Target(flow, state),
+                                     interrupts=bool(raw.get("interrupts", False)),
+                                     before_language=False)
     if problems:
         raise DefinitionError(problems)
-    return CommandTable(commands, aliases)
+    return CommandTable(commands, aliases, buttons)

@@ -9,9 +9,11 @@ the user's language and the main menu: one broken conversation never stops the p
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
+from typing import Protocol
 
 from bot.core import actions as _actions  # noqa: F401  (fills the registry)
 from bot.core import conditions as _conditions  # noqa: F401  (fills the registry)
@@ -24,9 +26,10 @@ from bot.core.i18n import Catalog, Translator, placeholders
 from bot.core.langdetect import guess_locale
 from bot.core.machine import CompiledFlow, choice_trigger, compile_flows, fire
 from bot.core.model import SOURCE_LOCALE, Choice, Inbound, InboundKind, MessageKind, Session
-from bot.core.params import localise_counts, text_params
+from bot.core.params import date_params, localise_counts, text_params
 from bot.core.recognise import Recogniser
 from bot.core.registry import REGISTRY, Registry, TurnContext
+from bot.core.reminders import BUTTONS, OFFSETS, ReminderPolicy, text_key
 from bot.core.safety import looks_like_secret, mentions_payment
 from bot.core.text import (
     LONG_MESSAGE,
@@ -71,6 +74,25 @@ class FlowLoop(RuntimeError):
     pass
 
 
+class DueReminderFacts(Protocol):
+    """What deciding and rendering a due reminder needs (bot.storage.base.DueReminder)."""
+
+    @property
+    def slot(self) -> str: ...
+    @property
+    def planned(self) -> str: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def locale(self) -> str | None: ...
+    @property
+    def consent(self) -> bool | None: ...
+    @property
+    def reminders(self) -> bool: ...
+    @property
+    def kept(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class Turn:
     session: Session
@@ -85,21 +107,27 @@ class Engine:
     def __init__(self, flows: Mapping[str, FlowDef], commands: CommandTable,
                  catalogs: Mapping[str, Catalog], registry: Registry = REGISTRY,
                  constants: Mapping[str, str] | None = None, tz: tzinfo = UTC,
-                 recogniser: Recogniser | None = None, catalogue: Catalogue | None = None
-                 ) -> None:
+                 recogniser: Recogniser | None = None, catalogue: Catalogue | None = None,
+                 reminder_policy: ReminderPolicy | None = None) -> None:
         self.flows = flows
         self.recogniser = recogniser
         self.catalogue = catalogue
         self.constants = dict(constants or {})
         self.tz = tz  # where the association is: "today" and days left are counted there
+        self.reminder_policy = reminder_policy or ReminderPolicy()
         self.steps = {name: max((s.step or 0 for s in f.states.values()), default=0)
                       for name, f in flows.items()}
         self.commands = commands
         self.registry = registry
         self.translator = Translator(catalogs)
         self.named = {t.key: t for f in flows.values() for t in f.named.values()}
-        missing = [k for k in ENGINE_TEXTS if k not in self.named]
-        for target in (HOME, START, *(c.goto for c in commands.commands.values())):
+        reminder_texts = {k for texts in OFFSETS.values() for k in texts.values()}
+        reminder_texts |= {label for buttons in BUTTONS.values() for _, label in buttons}
+        missing = [k for k in (*ENGINE_TEXTS, *sorted(reminder_texts)) if k not in self.named]
+        # The problem flow is needed only with a recogniser (tests build engines without).
+        entry = ENTRY_POINTS if recogniser is not None else (HOME, START)
+        for target in (*entry, *(c.goto for c in commands.commands.values()),
+                       *(b.goto for b in commands.buttons.values())):
             flow = target.flow or ""
             if flow not in flows or target.state not in flows[flow].states:
                 missing.append(f"{target.flow}.{target.state}")
@@ -129,7 +157,8 @@ class Engine:
 
     def _context(self, session: Session, inbound: Inbound, now: datetime) -> TurnContext:
         ctx = TurnContext(session=session, inbound=inbound, now=now,
-                          today=now.astimezone(self.tz).date())
+                          today=now.astimezone(self.tz).date(), tz=self.tz,
+                          reminder_policy=self.reminder_policy)
         if self.recogniser is not None:
             ctx.recognise = self.recogniser.recognise
             ctx.unsure = self.recogniser.needs_choice
@@ -222,10 +251,12 @@ class Engine:
         return True
 
     def _tap(self, ctx: TurnContext, choice_id: str) -> None:
-        if choice_id not in {c.id for c in ctx.session.offered}:
+        if choice_id in {c.id for c in ctx.session.offered}:
+            self._fire(ctx, choice_trigger(choice_id))
+        elif choice_id in self.commands.buttons and ctx.session.locale is not None:
+            self._command(ctx, CommandCall(self.commands.buttons[choice_id], ""))
+        else:
             self._reject(ctx, "stale_choice", "system.stale_choice")
-            return
-        self._fire(ctx, choice_trigger(choice_id))
 
     def _command(self, ctx: TurnContext, call: CommandCall) -> None:
         command, session = call.command, ctx.session
@@ -286,6 +317,32 @@ class Engine:
         if ctx.session.scratch.get("diagnosis"):
             available.add("problem")
         return all(placeholders(t.source) <= available for t in state.say)
+
+    def reminder(self, due: DueReminderFacts, now: datetime) -> MessageCreated | None:
+        """The reminder a due timer brings, or None when it no longer applies: reminders
+        stopped, consent withdrawn, or the date changed since it was planned. Pure and cheap:
+        the scheduler renders a day's reminders in bulk with it."""
+        key = text_key(due.slot, due.offset)
+        if key is None or not due.reminders or due.consent is not True or due.kept != due.planned:
+            return None
+        return self._reminder_message(key, due.slot, due.planned, due.locale or SOURCE_LOCALE,
+                                      now.astimezone(self.tz).date())
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019  (the engine lives as long as the process)
+    def _reminder_message(self, key: str, slot: str, planned: str, locale: str, today: date
+                          ) -> MessageCreated:
+        # Everyone reminded today "7 days before" has the same end date: one text per language.
+        params = localise_counts({**self.constants, **date_params({slot: planned}, locale,
+                                                                   today)}, locale)
+        rendered = self.translator.render(self.named[key], locale, params)
+        choices = tuple(Choice(cid, self._display(self.named[label], locale))
+                        for cid, label in BUTTONS[slot])
+        return MessageCreated(MessageKind.REMINDER, rendered.locale,
+                              for_display(rendered.text, rendered.locale), choices)
+
+    def _display(self, text: Text, locale: str) -> str:
+        rendered = self.translator.render(text, locale)
+        return for_display(rendered.text, rendered.locale)
 
     def _home(self, ctx: TurnContext) -> Target:
         s = ctx.session

@@ -7,6 +7,7 @@ whether it is past). For the card: `{card_window_opens}` and `{card_window_close
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from bot.core.conditions import CARD_WINDOW_CLOSES, CARD_WINDOW_OPENS
@@ -31,12 +32,16 @@ def localise_counts(params: dict[str, str], locale: str | None) -> dict[str, str
 
 
 def text_params(ctx: TurnContext, constants: dict[str, str]) -> dict[str, str]:
-    locale = ctx.session.locale or SOURCE_LOCALE
-    params = {**constants, "language": NATIVE_NAMES[locale]}
-    today = ctx.local_date
-    params["today"] = show_date(today, locale)
+    known = {slot: v for slot in DATE_SLOTS if (v := ctx.known(slot)) is not None}
+    return {**constants, **date_params(known, ctx.session.locale, ctx.local_date)}
+
+
+def date_params(known: Mapping[str, str], locale: str | None, today: date) -> dict[str, str]:
+    """The language's name, today, and for each known date slot the date and days left."""
+    locale = locale or SOURCE_LOCALE
+    params = {"language": NATIVE_NAMES[locale], "today": show_date(today, locale)}
     for slot in DATE_SLOTS:
-        value = ctx.known(slot)
+        value = known.get(slot)
         if value is None:
             continue
         end = date.fromisoformat(value)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 
 from bot.core.definition import Target
 from bot.core.events import Event
 from bot.core.model import Inbound, Session
 from bot.core.recognise import Recognition
+from bot.core.reminders import ReminderPolicy
 
 
 @dataclass
@@ -36,6 +37,8 @@ class TurnContext:
     today: date | None = None  # the date where the association is (set by the engine)
     recognise: Callable[[str], Recognition] | None = None  # set by the engine
     unsure: Callable[[Recognition], bool] = lambda _: False  # set by the engine
+    tz: tzinfo = UTC  # the association's zone (set by the engine)
+    reminder_policy: ReminderPolicy = field(default_factory=ReminderPolicy)
 
     def emit(self, event: Event) -> None:
         self.events.append(event)

@@ -51,6 +51,26 @@ class Timer:
     payload: Mapping[str, str]
 
 
+@dataclass(frozen=True, slots=True)
+class DueReminder:
+    """A due date reminder and the few facts deciding it needs, read in bulk (a day may
+    bring 100,000 of them, so no whole session is parsed)."""
+
+    id: int
+    user: str
+    slot: str  # also the timer's topic
+    due_at: str  # ISO, UTC
+    planned: str  # the end date the reminder was planned for
+    offset: int  # days before that date
+    known_user: bool  # False once the user was erased
+    locale: str | None
+    consent: bool | None
+    reminders: bool
+    kept: str | None  # the date in the user's slot now
+    reachable: bool
+    superseded: bool  # a later reminder of the same topic is also due
+
+
 class Transaction(Protocol):
     async def touch_user(self, user: str, now: datetime) -> None: ...
     async def record_inbound(self, user: str, message_id: str, now: datetime) -> bool:
@@ -75,6 +95,18 @@ class Transaction(Protocol):
         ...
     async def skip_timer(self, timer_id: int, now: datetime) -> None: ...
     async def record_handoff_request(self, user: str, reason: str, now: datetime) -> None: ...
+    async def append_transcripts(self, rows: list[tuple[str, str, str, datetime]]) -> None:
+        """Transcript rows in bulk: (user, direction, text, at)."""
+        ...
+    async def due_reminders(self, now: datetime, limit: int) -> list[DueReminder]:
+        """Pending date reminders due by `now`, oldest first, with what deciding needs."""
+        ...
+    async def finish_timers(self, done: list[int], skipped: list[int], now: datetime
+                            ) -> None: ...
+    async def enqueue_many(self, messages: list[tuple[str, MessageKind, str, str,
+                                                      tuple[Choice, ...], datetime]]) -> None:
+        """Outbox rows in bulk: (user, kind, locale, text, choices, created_at)."""
+        ...
     async def reachable(self, user: str) -> bool:
         """False once the channel said the user blocked the assistant."""
         ...

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,13 @@ from typing import Any
 import aiosqlite
 
 from bot.core.model import Choice, MessageKind, Session
-from bot.storage.base import OutboxMessage, StorageError, Timer, VersionConflict
+from bot.storage.base import (
+    DueReminder,
+    OutboxMessage,
+    StorageError,
+    Timer,
+    VersionConflict,
+)
 
 #: Tables that hold rows about a user; `erase_user` clears every one of them.
 USER_TABLES = ("sessions", "outbox", "scheduled", "transcript", "handoff_requests",
@@ -28,9 +34,10 @@ USER_TABLES = ("sessions", "outbox", "scheduled", "transcript", "handoff_request
 
 
 def _iso(moment: datetime) -> str:
+    """Times are stored in UTC, so that comparing their text compares the instants."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: every time in Relais carries its zone")
-    return moment.isoformat()
+    return moment.astimezone(UTC).isoformat()
 
 
 def _when(text: str) -> datetime:
@@ -142,6 +149,60 @@ class SQLiteTransaction:
     async def skip_timer(self, timer_id: int, now: datetime) -> None:
         await self.db.execute("UPDATE scheduled SET status = 'skipped', done_at = ? WHERE id = ?",
                               (_iso(now), timer_id))
+
+    async def due_reminders(self, now: datetime, limit: int) -> list[DueReminder]:
+        # The few session fields a reminder depends on are read by SQLite itself
+        # (json_extract): parsing 100,000 whole sessions in Python would dominate the run.
+        async with self.db.execute(
+            "SELECT s.id, s.user_key, s.name, s.topic, s.due_at, "
+            "json_extract(s.payload, '$.date'), json_extract(s.payload, '$.offset'), "
+            "ses.user_key IS NOT NULL, json_extract(ses.data, '$.locale'), "
+            "json_extract(ses.data, '$.consent'), json_extract(ses.data, '$.reminders'), "
+            "json_extract(ses.data, '$.slots.' || s.topic), "
+            "COALESCE(u.reachable, 1), EXISTS (SELECT 1 FROM scheduled l "
+            "  WHERE l.user_key = s.user_key AND l.topic = s.topic AND l.status = 'pending' "
+            "  AND l.id != s.id AND l.due_at > s.due_at AND l.due_at <= ?) "
+            "FROM scheduled s LEFT JOIN sessions ses ON ses.user_key = s.user_key "
+            "LEFT JOIN users u ON u.user_key = s.user_key "
+            "WHERE s.status = 'pending' AND s.name = 'reminder' AND s.due_at <= ? "
+            "ORDER BY s.due_at, s.id LIMIT ?", (_iso(now), _iso(now), limit)) as cursor:
+            rows = list(await cursor.fetchall())
+        return [DueReminder(id=r[0], user=r[1], slot=r[3], due_at=r[4], planned=r[5] or "",
+                            offset=int(r[6] or 0), known_user=bool(r[7]), locale=r[8],
+                            consent=None if r[9] is None else bool(r[9]),
+                            reminders=bool(r[10]), kept=r[11], reachable=bool(r[12]),
+                            superseded=bool(r[13])) for r in rows]
+
+    async def finish_timers(self, done: list[int], skipped: list[int], now: datetime) -> None:
+        # One statement per outcome, the ids passed as a JSON array: far cheaper than a row
+        # at a time for a day's reminders.
+        for status, ids in (("done", done), ("skipped", skipped)):
+            if ids:
+                await self.db.execute(
+                    "UPDATE scheduled SET status = ?, done_at = ? WHERE id IN "
+                    "(SELECT value FROM json_each(?))", (status, _iso(now), json.dumps(ids)))
+
+    async def enqueue_many(self, messages: list[tuple[str, MessageKind, str, str,
+                                                      tuple[Choice, ...], datetime]]) -> None:
+        bodies: dict[tuple[str, tuple[Choice, ...]], str] = {}  # many users, few texts
+        stamps: dict[datetime, str] = {}
+        rows = []
+        for user, kind, locale, text, choices, at in messages:
+            body = bodies.get((text, choices))
+            if body is None:
+                body = bodies[(text, choices)] = OutboxMessage.body(text, choices)
+            stamp = stamps.get(at) or stamps.setdefault(at, _iso(at))
+            rows.append((user, str(kind), locale, body, stamp, stamp))
+        await self.db.executemany(
+            "INSERT INTO outbox (user_key, kind, locale, body, created_at, available_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    async def append_transcripts(self, rows: list[tuple[str, str, str, datetime]]) -> None:
+        stamps: dict[datetime, str] = {}
+        await self.db.executemany(
+            "INSERT INTO transcript (user_key, direction, at, text) VALUES (?, ?, ?, ?)",
+            [(user, direction, stamps.get(at) or stamps.setdefault(at, _iso(at)), text)
+             for user, direction, text, at in rows])
 
     async def record_handoff_request(self, user: str, reason: str, now: datetime) -> None:
         await self.db.execute(
@@ -300,7 +361,8 @@ class SQLiteStorage:
     async def due_timers(self, now: datetime, limit: int) -> list[Timer]:
         rows = await self._all(
             "SELECT id, user_key, name, topic, due_at, payload FROM scheduled "
-            "WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+            "WHERE status = 'pending' AND name != 'reminder' AND due_at <= ? "
+            "ORDER BY due_at, id LIMIT ?",
             _iso(now), limit)
         return [_timer(r) for r in rows]
 

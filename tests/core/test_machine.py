@@ -56,6 +56,11 @@ def _flows(extra_states: dict[str, Any] | None = None) -> dict[str, Any]:
             **(extra_states or {})}},
         "safety": {"flow": "safety", "version": 1,
                    "texts": {"pay": t("safety.payment_warning", "Gratuit.")}},
+        "reminders": {"flow": "reminders", "version": 1, "texts": {
+            name: t(f"reminders.{name}", name) for name in (
+                "api_before", "api_today", "api_after", "card_opens", "card_reminder",
+                "card_closing", "button_new_api", "button_new_card", "button_help",
+                "button_stop")}},
         "system": {"flow": "system", "version": 1, "texts": system_texts, "initial": "x",
                    "states": {"x": {"say": [t("system.x", "x")], "next": "@resume"}}},
     }

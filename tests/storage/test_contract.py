@@ -221,5 +221,5 @@ async def test_migrations_are_versioned_and_idempotent(tmp_path: Path) -> None:
     for _ in range(2):
         s = SQLiteStorage(path)
         await s.open()
-        assert await s.schema_version() == 1
+        assert await s.schema_version() == 2
         await s.close()
