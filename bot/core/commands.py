@@ -53,23 +53,26 @@ class CommandTable:
         return None
 
 
+def _entries(section: Any, what: str, where: str, problems: list[str]) -> dict[str, Command]:
+    """The `commands` or `buttons` section: name -> {goto: flow.state, interrupts, ...}."""
+    out = {}
+    for name, raw in (section or {}).items():
+        goto = raw.get("goto") if isinstance(raw, Mapping) else None
+        flow, _, state = str(goto).rpartition(".")
+        if not flow or not state:
+            problems.append(f"{where}: {what} {name}: goto must be `flow.state`")
+            continue
+        out[str(name)] = Command(name=str(name), goto=Target(flow, state),
+                                 interrupts=bool(raw.get("interrupts", False)),
+                                 before_language=bool(raw.get("before_language", False)))
+    return out
+
+
 def parse_commands(document: Any, where: str) -> CommandTable:
     problems: list[str] = []
     if not isinstance(document, Mapping) or document.get("version") != 1:
         raise DefinitionError([f"{where}: expected a mapping with `version: 1`"])
-    commands: dict[str, Command] = {}
-    for name, raw in (document.get("commands") or {}).items():
-        goto = raw.get("goto") if isinstance(raw, Mapping) else None
-        flow, _, state = str(goto).rpartition(".")
-        if not flow or not state:
-            problems.append(f"{where}: command {name}: goto must be `flow.state`")
-            continue
-        commands[str(name)] = Command(
-            name=str(name),
-            goto=Target(flow, state),
-            interrupts=bool(raw.get("interrupts", False)),
-            before_language=bool(raw.get("before_language", False)),
-        )
+    commands = _entries(document.get("commands"), "command", where, problems)
     aliases: dict[str, str] = {}
     for name, words in (document.get("aliases") or {}).items():
         if name not in commands:
@@ -80,16 +83,7 @@ def parse_commands(document: Any, where: str) -> CommandTable:
             if key in aliases and aliases[key] != name:
                 problems.append(f"{where}: alias {word!r} names two commands")
             aliases[key] = str(name)
-    buttons = {}
-    for name, raw in (document.get("buttons") or {}).items():
-        goto = raw.get("goto") if isinstance(raw, Mapping) else None
-        flow, _, state = str(goto).rpartition(".")
-        if not flow or not state:
-            problems.append(f"{where}: button {name}: goto must be `flow.state`")
-            continue
-        buttons[str(name)] = Command(str(name), Target(flow, state),
-                                     interrupts=bool(raw.get("interrupts", False)),
-                                     before_language=False)
+    buttons = _entries(document.get("buttons"), "button", where, problems)
     if problems:
         raise DefinitionError(problems)
     return CommandTable(commands, aliases, buttons)

@@ -227,7 +227,7 @@ class Engine:
             self._reject(ctx, "photo", "system.photo_unsupported")
         elif not text.strip():
             self._reject(ctx, "photo_unreadable", "system.photo_unreadable")
-        elif self._state(ctx).input is not None and ctx.session.flow == "errors":
+        elif self._state(ctx).input is not None and ctx.session.flow == DESCRIBE.flow:
             self._fire(ctx, "answer", text=text)
         elif not self._offer_diagnosis(ctx, text):
             ctx.session = ctx.session.evolve(resume=(ctx.session.flow, ctx.session.state))
@@ -237,7 +237,7 @@ class Engine:
         """From anywhere: a recognised report is offered for one-tap confirmation, or, when
         two problems are close, as a choice among the best; the interrupted journey can be
         resumed afterwards."""
-        if self.recogniser is None or "errors" not in self.flows:
+        if self.recogniser is None or DIAGNOSIS.flow not in self.flows:
             return False
         found = self.recogniser.recognise(text)
         if not found.known or found.score < self.recogniser.thresholds.anywhere:

@@ -13,6 +13,7 @@ error message is recognised inside a Dari sentence.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import defaultdict
@@ -151,6 +152,9 @@ class Recogniser:
                          for t in texts]
         self.problems = sorted({label for label in self._labels if label != UNKNOWN} |
                                {label for label, _ in self._screens})
+        # One turn may ask about the same text several times (is it a scam? a report?):
+        # the answer depends on the text alone, so it is kept for the next asks.
+        self.recognise = functools.lru_cache(maxsize=256)(self._recognise)
 
     def scores(self, text: str) -> dict[str, float]:
         """Each problem's (and `unknown`'s) similarity to the report, 0 to 1."""
@@ -174,7 +178,7 @@ class Recogniser:
                     scores[label] = max(scores.get(label, 0.0), ratio / 100)
         return scores
 
-    def recognise(self, text: str) -> Recognition:
+    def _recognise(self, text: str) -> Recognition:
         scores = self.scores(text)
         ranked = sorted(((s, label) for label, s in scores.items() if label != UNKNOWN),
                         reverse=True)
