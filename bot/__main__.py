@@ -14,6 +14,7 @@ from bot.settings import Settings, SettingsError
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="the server: Telegram, webhooks, sender and scheduler")
     chat = sub.add_parser("chat", help="talk to the assistant in this terminal")
     chat.add_argument("--user", default="me", help="who you are (default: me)")
     sim = sub.add_parser("simulate", help="JSON lines in, JSON lines out (see bot/simulate.py)")
@@ -42,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         # transitions logs every callback at INFO: noise, and it would name user states.
         logging.getLogger("transitions").setLevel(logging.WARNING)
+        if args.command == "run":
+            from bot.server import main as server_main
+            return server_main()
         if args.command == "chat":
             from bot.chat import main as chat_main
             return chat_main(args.user)

@@ -67,6 +67,24 @@ def _time_range(raw: str) -> tuple[time, time]:
     return _clock_time(start), _clock_time(end)
 
 
+def _secret(raw: str) -> Secret:
+    return Secret(raw.strip())
+
+
+def _url(raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    if value and not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value
+
+
+def _port(raw: str) -> int:
+    value = int(raw)
+    if not 0 < value < 65536:
+        raise ValueError("must be a port number (1-65535)")
+    return value
+
+
 def _path(raw: str) -> Path:
     if not raw.strip():
         raise ValueError("must not be empty")
@@ -94,6 +112,18 @@ SPECS: dict[str, Spec] = {
                           "Local time at which date reminders go out on their day."),
     "QUIET_HOURS": Spec(_time_range, "20:00-09:00",
                         "No reminder in this local time range; one due then waits for its end."),
+    "TELEGRAM_BOT_TOKEN": Spec(_secret, "",
+                               "The bot's token from BotFather. Empty: no Telegram."),
+    "TELEGRAM_API_BASE": Spec(_url, "https://api.telegram.org",
+                              "The Bot API server (tests point it at a local one)."),
+    "TELEGRAM_MODE": Spec(_choice("polling", "webhook"), "polling",
+                          "polling (no public address needed) or webhook."),
+    "TELEGRAM_WEBHOOK_URL": Spec(_url, "",
+                                 "Public HTTPS address of /telegram/webhook (webhook mode)."),
+    "TELEGRAM_WEBHOOK_SECRET": Spec(_secret, "",
+                                    "Secret Telegram sends with each webhook call."),
+    "WEB_HOST": Spec(str.strip, "127.0.0.1", "Address the web server listens on."),
+    "WEB_PORT": Spec(_port, "8080", "Port of the web server (web chat, webhooks, health)."),
     "FLOWS_DIR": Spec(_path, "flows", "Folder of the conversation flows (YAML)."),
     "LOCALES_DIR": Spec(_path, "locales", "Folder of the translation catalogs."),
     "LOG_LEVEL": Spec(_choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", "Logging level."),
@@ -108,9 +138,25 @@ class Settings:
     timezone: ZoneInfo
     reminder_hour: time
     quiet_hours: tuple[time, time]
+    telegram_bot_token: Secret
+    telegram_api_base: str
+    telegram_mode: str
+    telegram_webhook_url: str
+    telegram_webhook_secret: Secret
+    web_host: str
+    web_port: int
     flows_dir: Path
     locales_dir: Path
     log_level: str
+
+    def check_channels(self) -> None:
+        """Settings that only make sense together."""
+        if self.telegram_bot_token and self.telegram_mode == "webhook":
+            if not self.telegram_webhook_url:
+                raise SettingsError("TELEGRAM_WEBHOOK_URL is required when TELEGRAM_MODE=webhook")
+            if not self.telegram_webhook_secret:
+                raise SettingsError("TELEGRAM_WEBHOOK_SECRET is required when "
+                                    "TELEGRAM_MODE=webhook: it proves calls come from Telegram")
 
     @property
     def retention_days(self) -> int:

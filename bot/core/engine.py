@@ -49,6 +49,8 @@ START = Target("onboarding", "start")
 DIAGNOSIS = Target("errors", "confirm")  # a problem recognised anywhere is offered here
 DESCRIBE = Target("errors", "describe")  # a screenshot that names no known problem
 CHOOSE = Target("errors", "choose")  # two problems are close: the user picks
+#: The locale an app's language code suggests (Afghans' phones say "fa" for Dari).
+APP_LANGUAGES = {"fa": "fa_AF", "prs": "fa_AF", "ps": "ps", "ar": "ar", "fr": "fr", "en": "en"}
 #: States the engine itself jumps to, beside those the commands name.
 ENTRY_POINTS = (HOME, START, DIAGNOSIS, DESCRIBE, CHOOSE)
 
@@ -171,12 +173,16 @@ class Engine:
             return
         text = clean_inbound(inbound.text)
         typed = inbound.kind is InboundKind.TEXT
+        if session.locale is None:
+            # The app's language (Telegram says it) is a hint when the text says nothing.
+            hint = inbound.payload.get("language", "").split("-")[0].lower()
+            ctx.guessed_locale = (guess_locale(text) if typed and text else None) or (
+                APP_LANGUAGES.get(hint))
         call = self.commands.match(text) if typed and text and len(text) <= LONG_MESSAGE else None
         if isinstance(call, CommandCall):
             self._command(ctx, call)
         elif session.version == 0 and not session.offered:
             # First contact: whatever it is, greet, in the language of the message if we can tell.
-            ctx.guessed_locale = guess_locale(text) if typed and text else None
             self._jump(ctx, START)
         elif isinstance(call, str):
             self._reject(ctx, "unknown_command", "system.unknown_command")
@@ -339,6 +345,28 @@ class Engine:
                         for cid, label in BUTTONS[slot])
         return MessageCreated(MessageKind.REMINDER, rendered.locale,
                               for_display(rendered.text, rendered.locale), choices)
+
+    def command_menu(self, locale: str) -> list[tuple[str, str]]:
+        """(command, description) pairs for a channel's command menu, read from the /help
+        text of the locale, so the menu and /help never disagree."""
+        help_text = self.translator.render(self.named_or_state_text("system.help"), locale).text
+        menu = []
+        for line in help_text.split("\n"):
+            line = line.strip()
+            if not line.startswith("/"):
+                continue
+            head, _, description = line.partition(":")
+            command = head.split()[0].lstrip("/")
+            if command in self.commands.commands and description.strip():
+                menu.append((command, description.strip()))
+        return menu
+
+    def named_or_state_text(self, key: str) -> Text:
+        for flow in self.flows.values():
+            for text in flow.texts():
+                if text.key == key:
+                    return text
+        raise KeyError(key)
 
     def _display(self, text: Text, locale: str) -> str:
         rendered = self.translator.render(text, locale)

@@ -1,0 +1,131 @@
+"""`python -m bot run`: one aiohttp process serving every channel, with the sender and the
+scheduler running beside it.
+
+Telegram runs by long polling (no public address needed) or by webhook (`/telegram/webhook`,
+checked against TELEGRAM_WEBHOOK_SECRET). Shutting down stops taking updates, lets the turn in
+progress finish, and leaves unsent messages in the outbox for the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiogram import Bot, Dispatcher
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+
+from bot.channels.base import Channel
+from bot.channels.telegram import (
+    NAME as TELEGRAM,
+)
+from bot.channels.telegram import (
+    TelegramChannel,
+    TelegramInbound,
+    make_bot,
+    register_commands,
+)
+from bot.clock import Clock, SystemClock
+from bot.core.model import LOCALES, Inbound
+from bot.runtime import Runtime
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+WEBHOOK_PATH = "/telegram/webhook"
+
+RUNTIME = web.AppKey("runtime", Runtime)
+CLOCK = web.AppKey("clock", Clock)
+
+
+class Server:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        settings.check_channels()
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.channels: dict[str, Channel] = {}
+        self.bot: Bot | None = None
+        self.dispatcher: Dispatcher | None = None
+        if settings.telegram_bot_token:
+            self.bot = make_bot(settings.telegram_bot_token, settings.telegram_api_base)
+            self.channels[TELEGRAM] = TelegramChannel(self.bot)
+        self.runtime = Runtime.build(settings, self.clock, self.channels)
+        if self.bot is not None:
+            self.dispatcher = TelegramInbound(self.bot, self.handle, self.clock.now).dispatcher()
+        self.stop = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def handle(self, inbound: Inbound) -> None:
+        """One message from any channel. A failure is logged, never raised to the channel."""
+        try:
+            await self.runtime.conversations.handle(inbound, self.clock.now())
+        except Exception:
+            log.exception("turn failed")
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=2 * 1024 * 1024)
+        app[RUNTIME] = self.runtime
+        app[CLOCK] = self.clock
+        app.router.add_get("/health", self.health)
+        webhook = self.settings.telegram_mode == "webhook"
+        if self.bot is not None and self.dispatcher is not None and webhook:
+            SimpleRequestHandler(dispatcher=self.dispatcher, bot=self.bot,
+                                 secret_token=self.settings.telegram_webhook_secret
+                                 ).register(app, path=WEBHOOK_PATH)
+        app.cleanup_ctx.append(self._lifecycle)
+        return app
+
+    async def health(self, request: web.Request) -> web.Response:
+        pending = await self.runtime.storage.pending_count()
+        return web.json_response({"status": "ok", "outbox_pending": pending,
+                                  "channels": sorted(self.channels)})
+
+    async def _lifecycle(self, app: web.Application) -> AsyncIterator[None]:
+        uncertain = await self.runtime.start()
+        if uncertain:
+            log.warning("%d messages were being sent when the process stopped; not resent",
+                        uncertain)
+        await self._start_telegram()
+        self.tasks.append(asyncio.create_task(self.runtime.sender.run(self.stop)))
+        self.tasks.append(asyncio.create_task(self.runtime.scheduler.run(self.stop)))
+        yield
+        self.stop.set()
+        if self.dispatcher is not None and self.settings.telegram_mode == "polling":
+            with contextlib.suppress(RuntimeError):  # polling had not started
+                await self.dispatcher.stop_polling()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.bot is not None:
+            await self.bot.session.close()
+        await self.runtime.close()
+
+    async def _start_telegram(self) -> None:
+        if self.bot is None or self.dispatcher is None:
+            return
+        menus = {locale: self.runtime.engine.command_menu(locale) for locale in LOCALES}
+        try:
+            await register_commands(self.bot, menus)
+        except Exception:  # the menu is a convenience: a failure must not stop the server
+            log.warning("could not register the Telegram command menu")
+        if self.settings.telegram_mode == "webhook":
+            await self.bot.set_webhook(
+                f"{self.settings.telegram_webhook_url}",
+                secret_token=self.settings.telegram_webhook_secret, drop_pending_updates=False)
+        else:
+            await self.bot.delete_webhook(drop_pending_updates=False)
+            self.tasks.append(asyncio.create_task(self._poll()))
+
+    async def _poll(self) -> None:
+        assert self.bot is not None
+        assert self.dispatcher is not None
+        await self.dispatcher.start_polling(self.bot, handle_signals=False,
+                                            close_bot_session=False, polling_timeout=10)
+
+
+def main() -> int:
+    settings = Settings.load()
+    server = Server(settings)
+    log.info("Relais on http://%s:%d/ (channels: %s)", settings.web_host, settings.web_port,
+             ", ".join(sorted(server.channels)) or "none yet")
+    web.run_app(server.app(), host=settings.web_host, port=settings.web_port, print=None)
+    return 0

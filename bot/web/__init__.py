@@ -1,0 +1,1 @@
+"""The aiohttp server: webhooks, the web chat and the health check."""

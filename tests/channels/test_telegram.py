@@ -1,0 +1,135 @@
+"""Telegram end to end: the real aiogram against the project's fake Bot API server, in
+polling and in webhook mode, through the real server, storage, outbox and sender."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.server import WEBHOOK_PATH, Server
+from bot.settings import Settings
+from tests.fakes.bot_api import FakeBotAPI
+from tests.test_ocr import SCREENS, screenshot
+
+pytestmark = pytest.mark.slow
+CHAT = 5550001
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[tuple[FakeBotAPI, TestServer]]:
+    api = FakeBotAPI()
+    server = TestServer(api.app())
+    await server.start_server()
+    yield api, server
+    await server.close()
+
+
+async def _start(fake: tuple[FakeBotAPI, TestServer], tmp_path: Path, **extra: str
+                 ) -> tuple[Server, TestClient]:
+    api, api_server = fake
+    settings = Settings.from_mapping({
+        "DATABASE_PATH": str(tmp_path / "tg.sqlite3"),
+        "TELEGRAM_BOT_TOKEN": api.token,
+        "TELEGRAM_API_BASE": str(api_server.make_url("")).rstrip("/"),
+        **extra,
+    })
+    server = Server(settings)
+    client = TestClient(TestServer(server.app()))
+    await client.start_server()
+    return server, client
+
+
+def buttons(message: dict[str, Any]) -> list[str]:
+    markup = message["reply_markup"] or {"inline_keyboard": []}
+    return [row[0]["callback_data"] for row in markup["inline_keyboard"]]
+
+
+async def test_a_conversation_by_polling(fake: tuple[FakeBotAPI, TestServer],
+                                         tmp_path: Path) -> None:
+    api, _ = fake
+    _server, client = await _start(fake, tmp_path)
+    try:
+        api.text(CHAT, "/start", language="ps")
+        sent = await api.wait_sent(1)
+        assert buttons(sent[0]) == ["keep", "change"]  # greeted in the app's language, Pashto
+        api.tap(CHAT, "keep")
+        sent = await api.wait_sent(4)
+        assert buttons(sent[-1]) == ["agree", "decline"]
+        assert sent[-1]["text"].startswith("\u200f")  # right-to-left, marked
+        api.tap(CHAT, "agree")
+        sent = await api.wait_sent(6)
+        assert "renew_api" in buttons(sent[-1])
+        api.tap(CHAT, "renew_api")
+        await api.wait_sent(7)
+        api.text(CHAT, "۱۲/۰۳/۲۰۳۰")  # typed in Persian digits
+        sent = await api.wait_sent(9)
+        assert "12/03/2030" in sent[-2]["text"]
+        api.photo(CHAT, screenshot(SCREENS["login_loop"], busy=True))
+        sent = await api.wait_sent(10)
+        assert buttons(sent[-1]) == ["yes", "no"]
+        api.sticker(CHAT)
+        sent = await api.wait_sent(11)
+        assert buttons(sent[-1]) == ["yes", "no"]  # the same question again, after the answer
+        methods = {m for m, _ in api.calls}
+        assert {"getUpdates", "sendMessage", "answerCallbackQuery", "setMyCommands",
+                "getFile"} <= methods
+        languages = {f.get("language_code") for m, f in api.calls if m == "setMyCommands"}
+        assert {"fa", "ps", "ar", "fr", "en"} <= languages
+    finally:
+        await client.close()
+
+
+async def test_429_then_success_and_403_blocked(fake: tuple[FakeBotAPI, TestServer],
+                                                tmp_path: Path) -> None:
+    api, _ = fake
+    server, client = await _start(fake, tmp_path)
+    try:
+        api.faults["sendMessage"].append((429, "Too Many Requests: retry after 1", 1))
+        api.text(CHAT, "/start", language="de")
+        sent = await api.wait_sent(1, within=20)
+        assert buttons(sent[0])[0] == "fr"
+        assert [m for m, _ in api.calls].count("sendMessage") >= 2  # refused once, then sent
+        api.blocked_chats.add(CHAT + 1)
+        api.text(CHAT + 1, "/start")
+        for _ in range(100):
+            if not await server.runtime.storage.is_reachable(f"telegram:{CHAT + 1}"):
+                break
+            await asyncio.sleep(0.1)
+        assert not await server.runtime.storage.is_reachable(f"telegram:{CHAT + 1}")
+    finally:
+        await client.close()
+
+
+async def test_webhook_checks_the_secret_and_answers_an_update_once(
+        fake: tuple[FakeBotAPI, TestServer], tmp_path: Path) -> None:
+    api, _ = fake
+    server, client = await _start(fake, tmp_path, TELEGRAM_MODE="webhook",
+                                  TELEGRAM_WEBHOOK_URL="https://relais.example.org/telegram/webhook",
+                                  TELEGRAM_WEBHOOK_SECRET="s3cret-token")
+    try:
+        assert any(m == "setWebhook" for m, _ in api.calls)
+        update = api.text(CHAT, "/start")
+        wrong = await client.post(WEBHOOK_PATH, json=update,
+                                  headers={"X-Telegram-Bot-Api-Secret-Token": "guess"})
+        assert wrong.status == 401
+        missing = await client.post(WEBHOOK_PATH, json=update)
+        assert missing.status == 401
+        await asyncio.sleep(0.5)
+        assert (await server.runtime.storage.stats())["users"] == 0  # nothing stored
+        headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+        for _ in range(2):  # Telegram delivers the same update twice
+            ok = await client.post(WEBHOOK_PATH, json=update, headers=headers)
+            assert ok.status == 200
+        await api.wait_sent(1)
+        await asyncio.sleep(1.0)
+        assert len(api.sent) == 1
+        health = await (await client.get("/health")).json()
+        assert health["status"] == "ok"
+        assert health["channels"] == ["telegram"]
+    finally:
+        await client.close()
