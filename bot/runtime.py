@@ -18,7 +18,7 @@ from bot.core.engine import Engine
 from bot.core.registry import REGISTRY, Registry
 from bot.core.reminders import ReminderPolicy
 from bot.scheduler import Retention, Scheduler
-from bot.sender import Sender
+from bot.sender import RateLimit, Sender
 from bot.settings import Settings
 from bot.storage.sqlite import SQLiteStorage
 
@@ -33,14 +33,15 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock, channels: Mapping[str, Channel],
-              database: Path | str | None = None, registry: Registry = REGISTRY) -> Runtime:
+              database: Path | str | None = None, registry: Registry = REGISTRY,
+              limits: Mapping[str, RateLimit] | None = None) -> Runtime:
         policy = ReminderPolicy(hour=settings.reminder_hour, quiet_start=settings.quiet_hours[0],
                                 quiet_end=settings.quiet_hours[1])
         engine = build_engine(load_content(settings.flows_dir, settings.locales_dir),
                               settings.retention_months, settings.timezone, registry, policy)
         storage = SQLiteStorage(database or settings.database_path,
                                 synchronous=settings.sqlite_synchronous)
-        sender = Sender(storage, channels, clock)
+        sender = Sender(storage, channels, clock, limits=limits)
         conversations = Conversations(storage, engine, on_committed=sender.wake)
         scheduler = Scheduler(storage, conversations, clock,
                               Retention(inactive_days=settings.retention_days,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,6 +41,34 @@ class RetryPolicy:
 
 
 @dataclass
+class RateLimit:
+    """A channel's limits: messages per second overall, and seconds between two messages to
+    the same chat (Telegram: 30/s and about 1/s per chat)."""
+
+    per_second: float
+    chat_interval: float
+
+
+class Limiter:
+    def __init__(self, limit: RateLimit) -> None:
+        self.limit = limit
+        self._next_any = 0.0
+        self._next_chat: dict[str, float] = {}
+
+    def reserve(self, chat: str, now: float) -> float:
+        """0 and the slot is taken, or how many seconds until this chat may be sent to."""
+        wait_chat = self._next_chat.get(chat, 0.0) - now
+        if wait_chat > 0:
+            return wait_chat
+        start = max(now, self._next_any)
+        self._next_any = start + 1 / self.limit.per_second
+        self._next_chat[chat] = start + self.limit.chat_interval
+        if len(self._next_chat) > 10_000:  # forget chats whose interval has passed
+            self._next_chat = {c: t for c, t in self._next_chat.items() if t > now}
+        return 0.0 if start <= now else -(start - now)  # negative: wait, but the slot is ours
+
+
+@dataclass
 class SendReport:
     sent: int = 0
     retried: int = 0
@@ -48,8 +77,10 @@ class SendReport:
 
 class Sender:
     def __init__(self, storage: Storage, channels: Mapping[str, Channel], clock: Clock,
-                 policy: RetryPolicy | None = None, batch: int = 50) -> None:
+                 policy: RetryPolicy | None = None, batch: int = 50,
+                 limits: Mapping[str, RateLimit] | None = None) -> None:
         self.storage = storage
+        self.limiters = {name: Limiter(limit) for name, limit in (limits or {}).items()}
         self.channels = channels
         self.clock = clock
         self.policy = policy or RetryPolicy()
@@ -72,8 +103,16 @@ class Sender:
 
     async def _deliver(self, message: OutboxMessage, report: SendReport) -> None:
         now = self.clock.now()
-        channel_name, _ = split_user(message.user)
+        channel_name, chat = split_user(message.user)
         channel = self.channels.get(channel_name)
+        limiter = self.limiters.get(channel_name)
+        if limiter is not None:
+            wait = limiter.reserve(chat, time.monotonic())
+            if wait > 0:  # this chat must wait: the others go on meanwhile
+                await self.storage.defer(message.id, now + timedelta(seconds=wait))
+                return
+            if wait < 0:  # the overall rate: a short pause, the slot is reserved
+                await asyncio.sleep(-wait)
         try:
             if channel is None:
                 raise PermanentFailure(f"no channel {channel_name!r} configured")

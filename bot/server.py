@@ -30,6 +30,7 @@ from bot.channels.telegram import (
 from bot.clock import Clock, SystemClock
 from bot.core.model import LOCALES, Inbound
 from bot.runtime import Runtime
+from bot.sender import RateLimit
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,9 @@ class Server:
         if settings.telegram_bot_token:
             self.bot = make_bot(settings.telegram_bot_token, settings.telegram_api_base)
             self.channels[TELEGRAM] = TelegramChannel(self.bot)
-        self.runtime = Runtime.build(settings, self.clock, self.channels)
+        limits = {TELEGRAM: RateLimit(settings.telegram_rate_per_second,
+                                      settings.telegram_chat_interval)}
+        self.runtime = Runtime.build(settings, self.clock, self.channels, limits=limits)
         if self.bot is not None:
             self.dispatcher = TelegramInbound(self.bot, self.handle, self.clock.now).dispatcher()
         self.stop = asyncio.Event()

@@ -29,6 +29,13 @@ class Secret(str):
         return "Secret('**********')" if self else "Secret('')"
 
 
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError("must be a positive number")
+    return value
+
+
 def _positive_int(raw: str) -> int:
     value = int(raw)
     if value <= 0:
@@ -122,6 +129,10 @@ SPECS: dict[str, Spec] = {
                                  "Public HTTPS address of /telegram/webhook (webhook mode)."),
     "TELEGRAM_WEBHOOK_SECRET": Spec(_secret, "",
                                     "Secret Telegram sends with each webhook call."),
+    "TELEGRAM_RATE_PER_SECOND": Spec(_positive_float, "30",
+                                     "Messages per second to Telegram, all chats together."),
+    "TELEGRAM_CHAT_INTERVAL": Spec(_positive_float, "1",
+                                   "Seconds between two messages to the same Telegram chat."),
     "WEB_HOST": Spec(str.strip, "127.0.0.1", "Address the web server listens on."),
     "WEB_PORT": Spec(_port, "8080", "Port of the web server (web chat, webhooks, health)."),
     "FLOWS_DIR": Spec(_path, "flows", "Folder of the conversation flows (YAML)."),
@@ -143,6 +154,8 @@ class Settings:
     telegram_mode: str
     telegram_webhook_url: str
     telegram_webhook_secret: Secret
+    telegram_rate_per_second: float
+    telegram_chat_interval: float
     web_host: str
     web_port: int
     flows_dir: Path

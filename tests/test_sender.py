@@ -86,3 +86,24 @@ async def test_a_row_in_flight_at_a_crash_is_not_sent_again(
     sender = Sender(storage, {"test": channel}, ManualClock(NOW))
     await sender.drain()
     assert [m.text for m in channel.sent] == ["next"]
+
+
+async def test_rate_limits_space_one_chat_without_holding_others(
+        storage: SQLiteStorage, channel: RecordingChannel) -> None:
+    import asyncio
+
+    from bot.sender import RateLimit
+
+    clock = ManualClock(NOW)
+    sender = Sender(storage, {"test": channel}, clock,
+                    limits={"test": RateLimit(per_second=1000, chat_interval=0.2)})
+    await _enqueue(storage, "test:a", "a1", "a2")
+    await _enqueue(storage, "test:b", "b1")
+    await sender.drain()
+    assert sorted(m.text for m in channel.sent) == ["a1", "b1"]  # a2 waits, b1 did not
+    await asyncio.sleep(0.25)
+    clock.set(NOW + timedelta(seconds=1))
+    await sender.drain()
+    assert [m.text for m in channel.sent][-1] == "a2"
+    row = await storage._all("SELECT attempts FROM outbox WHERE body = '{}' ORDER BY id")
+    assert [r[0] for r in row] == [1, 1, 1]  # waiting for the rate limit is no attempt

@@ -334,6 +334,11 @@ class SQLiteStorage:
                           "last_error = ? WHERE id = ?", _iso(available_at), error[:200],
                           message_id)
 
+    async def defer(self, message_id: int, available_at: datetime) -> None:
+        """Back to pending, later, without counting an attempt (a rate limit, not a fault)."""
+        await self._write("UPDATE outbox SET status = 'pending', available_at = ?, "
+                          "attempts = attempts - 1 WHERE id = ?", _iso(available_at), message_id)
+
     async def mark_failed(self, message_id: int, error: str) -> None:
         async with self.transaction() as tx:
             if not await self._forget_if_erased(tx, message_id):
