@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 PO := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: install run test check catalogs flows-check clean
+.PHONY: install run chat test check catalogs flows-check clean
 
 install: $(STAMP) $(MO)
 
@@ -22,7 +22,13 @@ $(STAMP): pyproject.toml
 locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
 	@$(BABEL) -q compile --domain messages --locale $* --input-file $< --output-file $@
 
+# The server: the web chat on http://127.0.0.1:8080/ (WEB_HOST, WEB_PORT), and Telegram when
+# TELEGRAM_BOT_TOKEN is set.
 run: install
+	$(PY) -m bot run
+
+# A conversation in this terminal, without the server.
+chat: install
 	$(PY) -m bot chat
 
 test: install

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from bot.channels.base import (
     Channel,
+    NotConnected,
     PermanentFailure,
     RecipientBlocked,
     TemporaryFailure,
@@ -119,6 +120,9 @@ class Sender:
             if not await self.storage.is_reachable(message.user):
                 raise RecipientBlocked("user marked unreachable")
             ref = await channel.send(message)
+        except NotConnected:
+            # Looked at again in an hour, or at once when the user connects.
+            await self.storage.defer(message.id, now + timedelta(hours=1))
         except RecipientBlocked as exc:
             await self.storage.set_reachable(message.user, False)
             await self.storage.mark_failed(message.id, f"blocked: {exc}")

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
@@ -27,6 +28,8 @@ from bot.channels.telegram import (
     make_bot,
     register_commands,
 )
+from bot.channels.webchat import NAME as WEB
+from bot.channels.webchat import WebChatChannel, WebChatEndpoint
 from bot.clock import Clock, SystemClock
 from bot.core.model import LOCALES, Inbound
 from bot.runtime import Runtime
@@ -35,6 +38,10 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
+STATIC = Path(__file__).parent / "web" / "static"
+#: The page loads nothing from elsewhere; its one script is inline.
+CSP = ("default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+       "connect-src 'self'; img-src 'self' data:; frame-ancestors *")
 
 RUNTIME = web.AppKey("runtime", Runtime)
 CLOCK = web.AppKey("clock", Clock)
@@ -48,6 +55,8 @@ class Server:
         self.channels: dict[str, Channel] = {}
         self.bot: Bot | None = None
         self.dispatcher: Dispatcher | None = None
+        self.webchat = WebChatChannel()
+        self.channels[WEB] = self.webchat
         if settings.telegram_bot_token:
             self.bot = make_bot(settings.telegram_bot_token, settings.telegram_api_base)
             self.channels[TELEGRAM] = TelegramChannel(self.bot)
@@ -71,6 +80,10 @@ class Server:
         app[RUNTIME] = self.runtime
         app[CLOCK] = self.clock
         app.router.add_get("/health", self.health)
+        app.router.add_get("/", self.page)
+        app.router.add_get("/chat/embed.js", self.embed)
+        app.router.add_get("/chat/ws", WebChatEndpoint(self.webchat, self.handle,
+                                                       self.user_connected).connect)
         webhook = self.settings.telegram_mode == "webhook"
         if self.bot is not None and self.dispatcher is not None and webhook:
             SimpleRequestHandler(dispatcher=self.dispatcher, bot=self.bot,
@@ -78,6 +91,19 @@ class Server:
                                  ).register(app, path=WEBHOOK_PATH)
         app.cleanup_ctx.append(self._lifecycle)
         return app
+
+    async def page(self, request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / "chat.html",
+                                headers={"Cache-Control": "no-cache",
+                                         "Content-Security-Policy": CSP})
+
+    async def embed(self, request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / "embed.js",
+                                headers={"Content-Type": "text/javascript; charset=utf-8"})
+
+    async def user_connected(self, user: str) -> None:
+        if await self.runtime.storage.release_waiting(user, self.clock.now()):
+            self.runtime.sender.wake()
 
     async def health(self, request: web.Request) -> web.Response:
         pending = await self.runtime.storage.pending_count()
@@ -130,5 +156,7 @@ def main() -> int:
     server = Server(settings)
     log.info("Relais on http://%s:%d/ (channels: %s)", settings.web_host, settings.web_port,
              ", ".join(sorted(server.channels)) or "none yet")
-    web.run_app(server.app(), host=settings.web_host, port=settings.web_port, print=None)
+    # No access log: the web chat's address carries the user's token.
+    web.run_app(server.app(), host=settings.web_host, port=settings.web_port, print=None,
+                access_log=None)
     return 0

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The Debian packages Relais uses beside Python: tesseract (reading screenshots) with the
-# French, English, Arabic, Persian (for Dari) and Pashto data, and a font for the generated
-# test screenshots. Run as root on Debian or Ubuntu; does nothing when all are present.
+# French, English, Arabic, Persian (for Dari) and Pashto data, fonts for the generated test
+# screenshots and for Arabic script, and chromium for the web chat's browser tests. Run as
+# root on Debian or Ubuntu; does nothing when all are present.
 set -euo pipefail
 packages=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng tesseract-ocr-ara tesseract-ocr-fas
-          tesseract-ocr-pus fonts-dejavu-core)
+          tesseract-ocr-pus fonts-dejavu-core fonts-noto-core chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -19,6 +19,11 @@ class TemporaryFailure(DeliveryError):
         self.retry_after = retry_after
 
 
+class NotConnected(DeliveryError):
+    """The user has no open connection (web chat): the message waits for them, however long,
+    and goes out when they come back. Not a failure: no attempt is counted."""
+
+
 class PermanentFailure(DeliveryError):
     """This message will never go through (malformed, too long for the peer...)."""
 

@@ -339,6 +339,12 @@ class SQLiteStorage:
         await self._write("UPDATE outbox SET status = 'pending', available_at = ?, "
                           "attempts = attempts - 1 WHERE id = ?", _iso(available_at), message_id)
 
+    async def release_waiting(self, user: str, now: datetime) -> int:
+        """The user is back: their waiting messages are ready now."""
+        return await self._write("UPDATE outbox SET available_at = ? WHERE user_key = ? "
+                                 "AND status = 'pending' AND available_at > ?",
+                                 _iso(now), user, _iso(now))
+
     async def mark_failed(self, message_id: int, error: str) -> None:
         async with self.transaction() as tx:
             if not await self._forget_if_erased(tx, message_id):

@@ -130,6 +130,6 @@ async def test_webhook_checks_the_secret_and_answers_an_update_once(
         assert len(api.sent) == 1
         health = await (await client.get("/health")).json()
         assert health["status"] == "ok"
-        assert health["channels"] == ["telegram"]
+        assert health["channels"] == ["telegram", "web"]
     finally:
         await client.close()
