@@ -99,10 +99,15 @@ class Sender:
             claimed = await self.storage.claim_outbox(self.clock.now(), self.batch)
             if not claimed:
                 return report
-            for message in claimed:
-                await self._deliver(message, report)
+            # A batch holds at most one message per user (claim_outbox), so its messages can
+            # travel side by side without overtaking each other within a conversation; what
+            # went out is recorded in one transaction.
+            sent: list[tuple[int, str | None]] = []
+            await asyncio.gather(*(self._deliver(m, report, sent) for m in claimed))
+            await self.storage.mark_sent_many(sent, self.clock.now())
 
-    async def _deliver(self, message: OutboxMessage, report: SendReport) -> None:
+    async def _deliver(self, message: OutboxMessage, report: SendReport,
+                       sent: list[tuple[int, str | None]]) -> None:
         now = self.clock.now()
         channel_name, chat = split_user(message.user)
         channel = self.channels.get(channel_name)
@@ -117,7 +122,7 @@ class Sender:
         try:
             if channel is None:
                 raise PermanentFailure(f"no channel {channel_name!r} configured")
-            if not await self.storage.is_reachable(message.user):
+            if not message.reachable:
                 raise RecipientBlocked("user marked unreachable")
             ref = await channel.send(message)
         except NotConnected:
@@ -141,17 +146,19 @@ class Sender:
             await self.storage.mark_retry(message.id, now + timedelta(seconds=delay), str(exc))
             report.retried += 1
         else:
-            await self.storage.mark_sent(message.id, self.clock.now(), ref)
+            sent.append((message.id, ref))
             report.sent += 1
 
     async def run(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
         """Drain whenever woken, and at least every `idle_seconds` (for retries)."""
         while not stop.is_set():
+            # Cleared before draining: a turn that commits during the drain sets it again,
+            # and its messages go out at once rather than after the idle wait.
+            self._wake.clear()
             try:
                 await self.drain()
             except Exception:  # keep the loop alive; the row stays in the outbox
                 log.exception("sender loop error")
-            self._wake.clear()
             waiter = asyncio.ensure_future(self._wake.wait())
             stopper = asyncio.ensure_future(stop.wait())
             await asyncio.wait({waiter, stopper}, timeout=idle_seconds,

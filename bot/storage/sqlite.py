@@ -295,7 +295,8 @@ class SQLiteStorage:
     async def claim_outbox(self, now: datetime, limit: int) -> list[OutboxMessage]:
         async with self.transaction() as tx:
             async with tx.db.execute(
-                "SELECT o.id, o.user_key, o.kind, o.locale, o.body, o.created_at, o.attempts "
+                "SELECT o.id, o.user_key, o.kind, o.locale, o.body, o.created_at, o.attempts, "
+                "COALESCE((SELECT u.reachable FROM users u WHERE u.user_key = o.user_key), 1) "
                 "FROM outbox o WHERE o.status = 'pending' AND o.available_at <= ? "
                 "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.user_key = o.user_key "
                 "  AND e.id < o.id AND e.status IN ('pending', 'sending')) "
@@ -311,7 +312,7 @@ class SQLiteStorage:
                     id=row[0], user=row[1], kind=MessageKind(row[2]), locale=row[3],
                     text=body["text"],
                     choices=tuple(Choice(c["id"], c["label"]) for c in body["choices"]),
-                    created_at=_when(row[5]), attempts=row[6] + 1))
+                    created_at=_when(row[5]), attempts=row[6] + 1, reachable=bool(row[7])))
             return out
 
     async def _forget_if_erased(self, tx: SQLiteTransaction, message_id: int) -> bool:
@@ -328,6 +329,18 @@ class SQLiteStorage:
                 await tx.db.execute(
                     "UPDATE outbox SET status = 'sent', sent_at = ?, channel_ref = ?, "
                     "body = '{}' WHERE id = ?", (_iso(now), channel_ref, message_id))
+
+    async def mark_sent_many(self, sent: list[tuple[int, str | None]], now: datetime) -> None:
+        if not sent:
+            return
+        async with self.transaction() as tx:
+            await tx.db.execute(
+                "DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?)) AND NOT EXISTS "
+                "(SELECT 1 FROM users u WHERE u.user_key = outbox.user_key)",
+                (json.dumps([i for i, _ in sent]),))
+            await tx.db.executemany(
+                "UPDATE outbox SET status = 'sent', sent_at = ?, channel_ref = ?, body = '{}' "
+                "WHERE id = ?", [(_iso(now), ref, i) for i, ref in sent])
 
     async def mark_retry(self, message_id: int, available_at: datetime, error: str) -> None:
         await self._write("UPDATE outbox SET status = 'pending', available_at = ?, "

@@ -32,6 +32,10 @@ class FakeBotAPI:
     faults: dict[str, list[tuple[int, str, int | None]]] = field(
         default_factory=lambda: defaultdict(list))
     blocked_chats: set[int] = field(default_factory=set)
+    #: chat -> how many messages it received, and an event set at each one
+    received: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    received_event: dict[int, asyncio.Event] = field(
+        default_factory=lambda: defaultdict(asyncio.Event))
     _next_update: int = 1
     _next_message: int = 1000
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -133,6 +137,8 @@ class FakeBotAPI:
         markup = json.loads(fields["reply_markup"]) if fields.get("reply_markup") else None
         self._next_message += 1
         self.sent.append({"chat_id": chat, "text": fields["text"], "reply_markup": markup})
+        self.received[chat] += 1
+        self.received_event[chat].set()
         self._sent_event.set()
         return _ok({"message_id": self._next_message, "date": int(time.time()),
                     "chat": {"id": chat, "type": "private"}, "from": BOT,

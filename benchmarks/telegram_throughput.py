@@ -1,0 +1,119 @@
+"""Relais on Telegram against the transport's own floor: a bare aiogram echo bot.
+
+    .venv/bin/python benchmarks/telegram_throughput.py [--users 100] [--messages 10]
+
+Both run by long polling against the same local fake Bot API server (tests/fakes/bot_api.py).
+Each simulated user sends a message, waits for the answer, and sends the next. Prints the
+throughput (answered messages per second) and the p50/p99 latency (update queued -> answer
+received) for each, and Relais' share of the echo bot's throughput (target: at least 80%).
+Relais runs with the per-chat limit lifted (TELEGRAM_CHAT_INTERVAL), since the echo bot has
+none: the comparison is the engine, storage and outbox against the bare transport.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from aiogram import Dispatcher
+from aiogram.types import Message
+from aiohttp.test_utils import TestClient, TestServer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.channels.telegram import make_bot
+from bot.server import Server
+from bot.settings import Settings
+from tests.fakes.bot_api import FakeBotAPI
+
+
+async def drive(api: FakeBotAPI, users: int, messages: int, first: str, then: str
+                ) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+
+    async def user(chat: int) -> None:
+        for i in range(messages):
+            before = api.received[chat]
+            started = time.perf_counter()
+            api.received_event[chat].clear()
+            api.text(chat, first if i == 0 else f"{then} {i}", language="fr")
+            while api.received[chat] <= before:
+                await api.received_event[chat].wait()
+                api.received_event[chat].clear()
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(user(10_000 + n) for n in range(users)))
+    return time.perf_counter() - started, latencies
+
+
+def report(name: str, elapsed: float, latencies: list[float]) -> float:
+    rate = len(latencies) / elapsed
+    q = statistics.quantiles(latencies, n=100)
+    print(f"{name:8} {len(latencies):6} answers in {elapsed:6.2f} s: {rate:7.1f}/s, "
+          f"p50 {statistics.median(latencies) * 1000:6.1f} ms, p99 {q[98] * 1000:6.1f} ms")
+    return rate
+
+
+async def echo(users: int, messages: int) -> float:
+    api = FakeBotAPI()
+    fake = TestServer(api.app())
+    await fake.start_server()
+    bot = make_bot(api.token, str(fake.make_url("")).rstrip("/"))
+    dispatcher = Dispatcher()
+
+    @dispatcher.message()
+    async def answer(message: Message) -> None:
+        await message.answer(message.text or "")
+
+    polling = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False,
+                                                           polling_timeout=1))
+    await asyncio.sleep(0.3)
+    elapsed, latencies = await drive(api, users, messages, "hello", "hello")
+    await dispatcher.stop_polling()
+    await polling
+    await bot.session.close()
+    await fake.close()
+    return report("echo", elapsed, latencies)
+
+
+async def relais(users: int, messages: int) -> float:
+    api = FakeBotAPI()
+    fake = TestServer(api.app())
+    await fake.start_server()
+    with tempfile.TemporaryDirectory() as folder:
+        settings = Settings.from_mapping({
+            "DATABASE_PATH": str(Path(folder) / "bench.sqlite3"),
+            "TELEGRAM_BOT_TOKEN": api.token,
+            "TELEGRAM_API_BASE": str(fake.make_url("")).rstrip("/"),
+            "TELEGRAM_CHAT_INTERVAL": "0.001", "TELEGRAM_RATE_PER_SECOND": "100000",
+        })
+        client = TestClient(TestServer(Server(settings).app()))
+        await client.start_server()
+        await asyncio.sleep(0.3)
+        # "/start" is answered by the language question; every later message by "I did not
+        # understand" and the buttons again: one answer per message, as for the echo bot.
+        elapsed, latencies = await drive(api, users, messages, "/start", "blabla")
+        await client.close()
+    await fake.close()
+    return report("relais", elapsed, latencies)
+
+
+async def main(users: int, messages: int) -> None:
+    print(f"{users} users x {messages} messages each, one at a time per user")
+    floor = await echo(users, messages)
+    ours = await relais(users, messages)
+    print(f"relais throughput = {ours / floor:.0%} of the echo bot's (target: at least 80%)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--messages", type=int, default=10)
+    args = parser.parse_args()
+    asyncio.run(main(args.users, args.messages))
