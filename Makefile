@@ -6,12 +6,20 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BABEL := $(VENV)/bin/pybabel
 STAMP := $(VENV)/.installed-stamp
+SYSTEM_STAMP := $(VENV)/.system-stamp
 PO := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
 .PHONY: install run chat test check catalogs flows-check clean
 
-install: $(STAMP) $(MO)
+install: $(SYSTEM_STAMP) $(STAMP) $(MO)
+
+# Debian packages (tesseract for screenshots, chromium for the browser tests). Needs root; a
+# machine without them still runs the assistant, and those tests say what is missing.
+$(SYSTEM_STAMP): scripts/install-system-packages.sh
+	@mkdir -p $(VENV)
+	@bash scripts/install-system-packages.sh && touch $@ || \
+		echo "warning: Debian packages missing (see scripts/install-system-packages.sh)"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
