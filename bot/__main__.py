@@ -27,6 +27,12 @@ def _parser() -> argparse.ArgumentParser:
     classify.add_argument("--eval", dest="eval_file", help="a labelled JSONL set to measure")
     classify.add_argument("--half", choices=["dev", "test"],
                           help="with --eval: only even (dev) or odd (test) lines")
+    ladder = sub.add_parser("ladder", help="the support ladder: the next step and when")
+    ladder.add_argument("--now", required=True, help="today, YYYY-MM-DD")
+    ladder.add_argument("--api-end", help="the API's end date, YYYY-MM-DD")
+    ladder.add_argument("--contact", action="append", default=[],
+                        help="STEP:YYYY-MM-DD[:answered], repeatable")
+    ladder.add_argument("--json", action="store_true", help="print JSON")
     flows = sub.add_parser("flows", help="check or draw the conversation flows")
     flows_sub = flows.add_subparsers(dest="flows_command", required=True)
     flows_sub.add_parser("check", help="validate flows and translations")
@@ -52,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "simulate":
             from bot.simulate import main as simulate_main
             return simulate_main(args.db, args.now)
+        if args.command == "ladder":
+            from bot.ladder_cli import main as ladder_main
+            return ladder_main(args.now, args.api_end, args.contact, args.json)
         if args.command == "classify":
             from bot.classify import main as classify_main
             return classify_main(args.text, args.image, args.json, args.eval_file, args.half)

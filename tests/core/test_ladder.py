@@ -1,0 +1,115 @@
+"""The support ladder's rules, as tables, and their invariants."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.core.holidays import add_working_days, easter, holidays, is_working_day
+from bot.core.ladder import Contact, Ladder, advise, parse_ladder
+from bot.settings import ROOT
+
+LADDER: Ladder = parse_ladder(yaml.safe_load(
+    (Path(ROOT) / "flows" / "knowledge" / "ladder.yaml").read_text(encoding="utf-8")))
+MON = date(2026, 3, 2)  # a Monday
+
+
+def test_easter_and_holidays() -> None:
+    assert easter(2026) == date(2026, 4, 5)
+    assert easter(2027) == date(2027, 3, 28)
+    assert {date(2026, 4, 6), date(2026, 5, 14), date(2026, 5, 25)} <= holidays(2026)
+    assert not is_working_day(date(2026, 5, 1))  # Friday 1 May
+    assert not is_working_day(date(2026, 3, 7))  # a Saturday
+
+
+def test_working_days_skip_weekends_and_holidays() -> None:
+    assert add_working_days(MON, 10) == date(2026, 3, 16)
+    # Around Easter 2026: Good Friday is worked, Easter Monday is not.
+    assert add_working_days(date(2026, 4, 2), 2) == date(2026, 4, 7)
+    assert add_working_days(date(2026, 4, 30), 1) == date(2026, 5, 4)
+
+
+@pytest.mark.parametrize(("contacts", "api_end", "expected"), [
+    # No contact yet: the personal space, today.
+    ([], None, ("personal_space", MON, False, None)),
+    # A message in the personal space, unanswered: the CCC after 10 working days.
+    ([Contact("personal_space", MON)], None, ("ccc", date(2026, 3, 16), False, None)),
+    # Answered: the next step at once.
+    ([Contact("personal_space", MON, answered=True)], None, ("ccc", MON, False, None)),
+    # CCC called, no answer: the préfecture after 10 working days.
+    ([Contact("personal_space", MON), Contact("ccc", date(2026, 3, 16))], None,
+     ("prefecture", date(2026, 3, 30), False, None)),
+    # CCC and préfecture tried: the appointment opens after the later waiting time.
+    ([Contact("ccc", MON), Contact("prefecture", date(2026, 3, 9))], None,
+     ("appointment", date(2026, 3, 23), False, date(2026, 3, 23))),
+    # Expired API: the next step opens at once, and so does the appointment once both tried.
+    ([Contact("ccc", MON), Contact("prefecture", date(2026, 3, 3))], date(2026, 2, 20),
+     ("appointment", date(2026, 3, 3), True, date(2026, 3, 3))),
+    # API ending within 15 days: urgent.
+    ([Contact("ccc", MON)], MON + timedelta(days=10), ("prefecture", MON, True, None)),
+    # Urgency never opens the appointment before the CCC and the préfecture were tried.
+    ([Contact("personal_space", MON)], MON, ("ccc", MON, True, None)),
+    # The préfecture written to without calling the CCC: the CCC first.
+    ([Contact("prefecture", MON)], None, ("ccc", MON, False, None)),
+    # Every step tried.
+    ([Contact("ccc", MON), Contact("prefecture", MON), Contact("court", MON)], None,
+     (None, None, False, MON + timedelta(days=14))),
+])
+def test_rules(contacts: list[Contact], api_end: date | None,
+               expected: tuple[str | None, date | None, bool, date | None]) -> None:
+    advice = advise(LADDER, contacts, MON, api_end)
+    assert (advice.next, advice.open_from, advice.urgent,
+            advice.appointment_open_from) == expected, advice.reason
+
+
+steps = st.sampled_from([s.id for s in LADDER.steps])
+days = st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 12, 31))
+
+
+@given(st.lists(st.builds(Contact, steps, days, st.booleans()), max_size=6),
+       st.one_of(st.none(), days))
+def test_no_step_opens_before_the_last_contact(contacts: list[Contact],
+                                               api_end: date | None) -> None:
+    today = max([c.on for c in contacts], default=MON)
+    advice = advise(LADDER, contacts, today, api_end)
+    if advice.open_from is not None and contacts:
+        assert advice.open_from >= max(c.on for c in contacts)
+    tried = {c.step for c in contacts}
+    if advice.appointment_open_from is not None:
+        assert {"ccc", "prefecture"} <= tried  # never before the support channels
+        assert advice.appointment_open_from >= max(
+            c.on for c in contacts if c.step in ("ccc", "prefecture"))
+
+
+def test_as_json() -> None:
+    data = advise(LADDER, [Contact("ccc", MON)], MON).as_json()
+    assert data == {"next": "prefecture", "open_from": "2026-03-16", "urgent": False,
+                    "appointment_open_from": None,
+                    "reason": "10 working days without an answer"}
+
+
+def test_the_command_line_gives_the_same_answer() -> None:
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "ladder", "--json", "--now", "2026-03-02",
+         "--api-end", "2026-03-10", "--contact", "ccc:2026-02-20",
+         "--contact", "prefecture:2026-02-25:answered"],
+        cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "next": "appointment", "open_from": "2026-02-25", "urgent": True,
+        "appointment_open_from": "2026-02-25",
+        "reason": "they answered"}
+    bad = subprocess.run([sys.executable, "-m", "bot", "ladder", "--now", "2026-03-02",
+                          "--contact", "nowhere:2026-01-01"], cwd=ROOT, capture_output=True,
+                         text=True, check=False)
+    assert bad.returncode == 2
+    assert "the steps are" in bad.stderr
