@@ -64,7 +64,7 @@ class Server:
                                       settings.telegram_chat_interval)}
         self.runtime = Runtime.build(settings, self.clock, self.channels, limits=limits)
         if self.bot is not None:
-            self.dispatcher = TelegramInbound(self.bot, self.handle, self.clock.now).dispatcher()
+            self.dispatcher = TelegramInbound(self.bot, self.handle).dispatcher()
         self.stop = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
 

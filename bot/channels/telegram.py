@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from types import MappingProxyType
 
 from aiogram import Bot, Dispatcher, F, Router
@@ -100,10 +99,9 @@ class TelegramChannel:
 class TelegramInbound:
     """Turns updates into inbound messages for the conversations."""
 
-    def __init__(self, bot: Bot, handle: Handle, clock: Callable[[], datetime]) -> None:
+    def __init__(self, bot: Bot, handle: Handle) -> None:
         self.bot = bot
         self.handle = handle
-        self.clock = clock
         self.router = Router(name="relais")
         self.router.message(F.text)(self.on_text)
         self.router.message(F.photo)(self.on_photo)

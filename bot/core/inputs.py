@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from bot.core.dates import parse_date
 from bot.core.registry import REGISTRY, TurnContext
 
@@ -17,9 +15,6 @@ def a_date(ctx: TurnContext, text: str, _: str | None) -> str | None:
         return None
     return parsed.value.isoformat()
 
-
-def as_date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
 
 
 @REGISTRY.input("error_report")
