@@ -331,12 +331,12 @@ class Engine:
         key = text_key(due.slot, due.offset)
         if key is None or not due.reminders or due.consent is not True or due.kept != due.planned:
             return None
-        return self._reminder_message(key, due.slot, due.planned, due.locale or SOURCE_LOCALE,
-                                      now.astimezone(self.tz).date())
+        return self._reminder_message(key, due.slot, due.planned, due.offset,
+                                      due.locale or SOURCE_LOCALE, now.astimezone(self.tz).date())
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019  (the engine lives as long as the process)
-    def _reminder_message(self, key: str, slot: str, planned: str, locale: str, today: date
-                          ) -> MessageCreated:
+    def _reminder_message(self, key: str, slot: str, planned: str, offset: int, locale: str,
+                          today: date) -> MessageCreated:
         # Everyone reminded today "7 days before" has the same end date: one text per language.
         params = localise_counts({**self.constants, **date_params({slot: planned}, locale,
                                                                    today)}, locale)
@@ -344,7 +344,8 @@ class Engine:
         choices = tuple(Choice(cid, self._display(self.named[label], locale))
                         for cid, label in BUTTONS[slot])
         return MessageCreated(MessageKind.REMINDER, rendered.locale,
-                              for_display(rendered.text, rendered.locale), choices)
+                              for_display(rendered.text, rendered.locale), choices,
+                              template=f"{slot}:{offset}", template_params=(params[slot],))
 
     def command_menu(self, locale: str) -> list[tuple[str, str]]:
         """(command, description) pairs for a channel's command menu, read from the /help

@@ -24,6 +24,12 @@ class MessageCreated(Event):
     locale: str
     text: str
     choices: tuple[Choice, ...] = ()
+    #: For a reminder: which one it is ("api_end:30", "ladder:ccc") and the values that change
+    #: from one user to the next (the date as shown). A channel that may not send free text at
+    #: that moment (WhatsApp, 24 hours after the user's last message) sends the approved
+    #: template of that name instead, filled with these values.
+    template: str = ""
+    template_params: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,29 @@ BUTTONS = {
                  ("help_card", "reminders.button_help"), ("stop", "reminders.button_stop")),
 }
 
+#: Follow-ups of the support ladder (bot.core.ladder): on the day the next step opens, "Did the
+#: CCC answer?", about the contact made on {contact_date}. Timer name, and one text per step.
+LADDER_FOLLOWUP = "ladder_followup"
+FOLLOWUP_TEXTS = {
+    "personal_space": "reminders.ladder_personal_space",
+    "ccc": "reminders.ladder_ccc",
+    "prefecture": "reminders.ladder_prefecture",
+    "appointment": "reminders.ladder_appointment",
+    "defenseur_des_droits": "reminders.ladder_defenseur_des_droits",
+}
+FOLLOWUP_BUTTONS = (("ladder_answered", "reminders.button_answered"),
+                    ("ladder_no_answer", "reminders.button_no_answer"),
+                    ("stop", "reminders.button_stop"))
+
+
+def reminder_types() -> dict[str, str]:
+    """Every kind of reminder, by the template name a channel may need for it ("api_end:30",
+    "ladder:ccc"), with its text key."""
+    types = {f"{slot}:{offset}": key for slot, texts in OFFSETS.items()
+             for offset, key in texts.items()}
+    types.update({f"ladder:{step}": key for step, key in FOLLOWUP_TEXTS.items()})
+    return types
+
 
 @dataclass(frozen=True)
 class ReminderPolicy:
