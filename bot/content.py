@@ -15,10 +15,14 @@ import yaml
 from babel.messages.mofile import read_mo
 
 from bot.core.commands import CommandTable, parse_commands
+from bot.core.contacts import Support
 from bot.core.definition import DefinitionError, FlowDef, parse_flow
+from bot.core.departements import parse_departements
 from bot.core.engine import Engine
 from bot.core.errors import Catalogue, extend_errors_flow, parse_catalogue
 from bot.core.i18n import Catalog, Translation, Translator
+from bot.core.ladder import Ladder, parse_ladder
+from bot.core.letters import parse_letters
 from bot.core.model import LOCALES, SOURCE_LOCALE
 from bot.core.recognise import EMPTY_LEXICON, Lexicon, Recogniser
 from bot.core.registry import REGISTRY, Registry
@@ -40,6 +44,7 @@ class Content:
     problems: Catalogue
     reports: dict[str, dict[str, list[str]]]  # problem -> locale -> example reports
     lexicon: Lexicon
+    support: Support
 
 
 def _yaml(path: Path) -> Any:
@@ -153,9 +158,22 @@ def load_catalogs(locales_dir: Path) -> dict[str, Catalog]:
     return catalogs
 
 
+def load_ladder(flows_dir: Path) -> Ladder:
+    return parse_ladder(_yaml(flows_dir / "knowledge" / "ladder.yaml"))
+
+
+def load_support(flows_dir: Path) -> Support:
+    """The support ladder, its French messages and the préfectures (flows/knowledge/)."""
+    ladder = load_ladder(flows_dir)
+    knowledge = flows_dir / "knowledge"
+    return Support(ladder, parse_letters(_yaml(knowledge / "letters.yaml"), ladder.order),
+                   parse_departements(_yaml(knowledge / "departements.yaml")))
+
+
 def load_content(flows_dir: Path, locales_dir: Path) -> Content:
     return Content(load_flows(flows_dir), load_commands(flows_dir), load_catalogs(locales_dir),
-                   load_problems(flows_dir), load_reports(flows_dir), load_lexicon(flows_dir))
+                   load_problems(flows_dir), load_reports(flows_dir), load_lexicon(flows_dir),
+                   load_support(flows_dir))
 
 
 def build_engine(content: Content, retention_months: int, timezone: tzinfo,
@@ -165,7 +183,8 @@ def build_engine(content: Content, retention_months: int, timezone: tzinfo,
                                   content.lexicon)
     return Engine(content.flows, content.commands, content.catalogs, registry=registry,
                   constants={"retention_months": str(retention_months)}, tz=timezone,
-                  recogniser=recogniser, catalogue=content.problems, reminder_policy=policy)
+                  recogniser=recogniser, catalogue=content.problems, reminder_policy=policy,
+                  support=content.support)
 
 
 def load_sources(flows_dir: Path) -> dict[str, Any]:

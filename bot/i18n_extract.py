@@ -40,8 +40,9 @@ def extract_flow(fileobj: IO[bytes], keywords: Collection[str], comment_tags: Co
         return
     for mapping in _walk(root):
         key, text = _scalar(mapping, "key"), _scalar(mapping, "text")
-        if key is None or text is None:
-            continue
+        french = _scalar(mapping, "french")
+        if key is None or text is None or (french is not None and french.value == "true"):
+            continue  # `french: true` texts are sent in French on purpose
         note = _scalar(mapping, "note")
         comments = [" ".join(note.value.split())] if note is not None else []
         # Same normalisation as bot.core.definition: the message id is the stripped text.

@@ -11,9 +11,8 @@ import json
 import sys
 from datetime import date
 
-import yaml
-
-from bot.core.ladder import Contact, advise, parse_ladder
+from bot.content import load_ladder
+from bot.core.ladder import Contact, advise
 from bot.settings import Settings
 
 
@@ -36,8 +35,7 @@ def parse_contact(raw: str, steps: list[str]) -> Contact:
 
 def main(now: str, api_end: str | None, contacts: list[str], as_json: bool) -> int:
     settings = Settings.load()
-    ladder = parse_ladder(yaml.safe_load(
-        (settings.flows_dir / "knowledge" / "ladder.yaml").read_text(encoding="utf-8")))
+    ladder = load_ladder(settings.flows_dir)
     try:
         today = date.fromisoformat(now)
         end = date.fromisoformat(api_end) if api_end else None

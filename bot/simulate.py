@@ -164,6 +164,11 @@ async def simulate(lines: Iterable[str], out: TextIO, err: TextIO, settings: Set
                 status = 1
                 continue
             if isinstance(item, ClockMove):
+                # Walk through each due moment in turn, so that reminders of every kind (dates,
+                # ladder follow-ups) come out in the order they fall due.
+                while (due := await runtime.storage.next_due()) is not None and due <= item.to:
+                    clock.set(max(due, clock.now()))
+                    await runtime.scheduler.run_due(due, at_due_time=True)
                 clock.set(item.to)
                 await runtime.scheduler.run_due(clock.now(), at_due_time=True)
                 await runtime.scheduler.housekeeping(clock.now())

@@ -40,6 +40,9 @@ class Text:
     plural: str | None = None  # the French plural form; the text then depends on `count`
     count: str = "n"  # the parameter whose number picks the plural form
     when: Call | None = None  # in a `say` list: said only when this condition holds
+    #: Always in French, never translated: a message the user copies and sends to a French
+    #: administration (its meaning is explained in their language by the text before it).
+    french: bool = False
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,8 @@ class _Reader:
         if not isinstance(source, str) or not source.strip():
             self.problem(at, f"text {key} has no French `text`")
             return None
-        unknown = set(raw) - {"key", "text", "note", "all_locales", "plural", "count", "when"}
+        unknown = set(raw) - {"key", "text", "note", "all_locales", "plural", "count", "when",
+                                 "french"}
         if unknown:
             self.problem(at, f"text {key} has unknown fields {sorted(unknown)}")
         plural = raw.get("plural")
@@ -173,7 +177,7 @@ class _Reader:
         return Text(key=key, source=source.strip(), note=str(raw.get("note", "")),
                     all_locales=bool(raw.get("all_locales", False)),
                     plural=str(plural).strip() if plural is not None else None, count=count,
-                    when=when)
+                    when=when, french=bool(raw.get("french", False)))
 
     def call(self, at: str, raw: Any) -> Call | None:
         if not isinstance(raw, str) or not raw.strip():

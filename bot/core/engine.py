@@ -10,13 +10,14 @@ the user's language and the main menu: one broken conversation never stops the p
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from typing import Protocol
 
 from bot.core import actions as _actions  # noqa: F401  (fills the registry)
 from bot.core import conditions as _conditions  # noqa: F401  (fills the registry)
+from bot.core import contacts
 from bot.core import inputs as _inputs  # noqa: F401  (fills the registry)
 from bot.core.commands import CommandCall, CommandTable
 from bot.core.definition import ChoiceDef, DefinitionError, FlowDef, StateDef, Target, Text
@@ -29,7 +30,14 @@ from bot.core.model import SOURCE_LOCALE, Choice, Inbound, InboundKind, MessageK
 from bot.core.params import date_params, localise_counts, text_params
 from bot.core.recognise import Recogniser
 from bot.core.registry import REGISTRY, Registry, TurnContext
-from bot.core.reminders import BUTTONS, OFFSETS, ReminderPolicy, text_key
+from bot.core.reminders import (
+    BUTTONS,
+    FOLLOWUP_BUTTONS,
+    FOLLOWUP_TEXTS,
+    OFFSETS,
+    ReminderPolicy,
+    text_key,
+)
 from bot.core.safety import looks_like_secret, mentions_payment
 from bot.core.text import (
     LONG_MESSAGE,
@@ -110,8 +118,10 @@ class Engine:
                  catalogs: Mapping[str, Catalog], registry: Registry = REGISTRY,
                  constants: Mapping[str, str] | None = None, tz: tzinfo = UTC,
                  recogniser: Recogniser | None = None, catalogue: Catalogue | None = None,
-                 reminder_policy: ReminderPolicy | None = None) -> None:
+                 reminder_policy: ReminderPolicy | None = None,
+                 support: contacts.Support | None = None) -> None:
         self.flows = flows
+        self.support = support  # the support ladder's knowledge
         self.recogniser = recogniser
         self.catalogue = catalogue
         self.constants = dict(constants or {})
@@ -125,6 +135,8 @@ class Engine:
         self.named = {t.key: t for f in flows.values() for t in f.named.values()}
         reminder_texts = {k for texts in OFFSETS.values() for k in texts.values()}
         reminder_texts |= {label for buttons in BUTTONS.values() for _, label in buttons}
+        if support is not None:
+            reminder_texts |= {*FOLLOWUP_TEXTS.values(), *(k for _, k in FOLLOWUP_BUTTONS)}
         missing = [k for k in (*ENGINE_TEXTS, *sorted(reminder_texts)) if k not in self.named]
         # The problem flow is needed only with a recogniser (tests build engines without).
         entry = ENTRY_POINTS if recogniser is not None else (HOME, START)
@@ -160,7 +172,7 @@ class Engine:
     def _context(self, session: Session, inbound: Inbound, now: datetime) -> TurnContext:
         ctx = TurnContext(session=session, inbound=inbound, now=now,
                           today=now.astimezone(self.tz).date(), tz=self.tz,
-                          reminder_policy=self.reminder_policy)
+                          reminder_policy=self.reminder_policy, support=self.support)
         if self.recogniser is not None:
             ctx.recognise = self.recogniser.recognise
             ctx.unsure = self.recogniser.needs_choice
@@ -289,6 +301,16 @@ class Engine:
         if handler is None:
             raise LookupError(f"no timer handler {ctx.inbound.timer!r}")
         handler(ctx, ctx.inbound.payload)
+        for request in ctx.reminders_out:
+            params = localise_counts({**text_params(ctx, self.constants), **request.params},
+                                     ctx.session.locale)
+            rendered = self.translator.render(self.named[request.key], ctx.session.locale, params)
+            choices = tuple(Choice(cid, self._display(self.named[label], ctx.session.locale))
+                            for cid, label in request.buttons)
+            ctx.emit(MessageCreated(MessageKind.REMINDER, rendered.locale,
+                                    for_display(rendered.text, rendered.locale), choices,
+                                    template=request.template,
+                                    template_params=request.template_params))
 
     # -- moving through the flows -----------------------------------------------------------
 
@@ -320,6 +342,8 @@ class Engine:
         if state is None:
             return True  # a missing state is reported as such by the jump itself
         available = set(text_params(ctx, self.constants))
+        if self.support is not None:
+            available |= contacts.PARAMS
         if ctx.session.scratch.get("diagnosis"):
             available.add("problem")
         return all(placeholders(t.source) <= available for t in state.say)
@@ -434,12 +458,31 @@ class Engine:
         if self.catalogue is not None and diagnosis in self.catalogue.problems:
             title = self.catalogue.problems[diagnosis].title
             params["problem"] = self.translator.render(title, ctx.session.locale, params).text
+        if self.support is not None and placeholders(text.source) & contacts.PARAMS:
+            params.update(contacts.params(ctx, self._named_renderer(ctx), self._problem_fr(ctx)))
+        if text.french:
+            rendered = self.translator.render(text, SOURCE_LOCALE, params)
+            return for_display(rendered.text, SOURCE_LOCALE), SOURCE_LOCALE
         if text.all_locales:
             lines = self.translator.render_all(text, params).split("\n")
             return "\n".join(for_display(line, _line_locale(line)) for line in lines), (
                 ctx.session.locale or SOURCE_LOCALE)
         rendered = self.translator.render(text, ctx.session.locale, params)
         return for_display(rendered.text, rendered.locale), rendered.locale
+
+    def _named_renderer(self, ctx: TurnContext) -> Callable[[str, Mapping[str, str]], str]:
+        def render(key: str, params: Mapping[str, str]) -> str:
+            values = localise_counts(dict(params), ctx.session.locale)
+            return self.translator.render(self.named[key], ctx.session.locale, values).text
+        return render
+
+    def _problem_fr(self, ctx: TurnContext) -> str | None:
+        """The recognised problem's title in French, as the administration will read it."""
+        diagnosis = ctx.session.scratch.get("diagnosis", "")
+        if self.catalogue is None or diagnosis not in self.catalogue.problems:
+            return None
+        return self.translator.render(self.catalogue.problems[diagnosis].title,
+                                      SOURCE_LOCALE).text
 
     def _say(self, ctx: TurnContext, texts: tuple[Text, ...], choices: tuple[Choice, ...],
              step: int | None = None, flow: str = "") -> None:

@@ -76,7 +76,8 @@ class Translator:
                ) -> Rendered:
         values = dict(params or {})
         count = self._count(text, values)
-        for candidate in (locale or SOURCE_LOCALE, SOURCE_LOCALE):
+        candidates = (SOURCE_LOCALE,) if text.french else (locale or SOURCE_LOCALE, SOURCE_LOCALE)
+        for candidate in candidates:
             found = self.lookup(text, candidate, count)
             if found is not None:
                 return Rendered(found.format_map(values), candidate)

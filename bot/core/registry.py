@@ -9,12 +9,24 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
+from typing import Any
 
 from bot.core.definition import Target
 from bot.core.events import Event
 from bot.core.model import Inbound, Session
 from bot.core.recognise import Recognition
 from bot.core.reminders import ReminderPolicy
+
+
+@dataclass(frozen=True)
+class ReminderRequest:
+    """A reminder a timer handler wants sent: the engine renders it in the user's language."""
+
+    key: str  # the text
+    params: Mapping[str, str]
+    buttons: tuple[tuple[str, str], ...]  # (global button id, label text key)
+    template: str = ""  # see MessageCreated.template
+    template_params: tuple[str, ...] = ()
 
 
 @dataclass
@@ -39,6 +51,8 @@ class TurnContext:
     unsure: Callable[[Recognition], bool] = lambda _: False  # set by the engine
     tz: tzinfo = UTC  # the association's zone (set by the engine)
     reminder_policy: ReminderPolicy = field(default_factory=ReminderPolicy)
+    support: Any = None  # bot.core.contacts.Support, set by the engine (kept untyped: no cycle)
+    reminders_out: list[ReminderRequest] = field(default_factory=list)  # from timer handlers
 
     def emit(self, event: Event) -> None:
         self.events.append(event)

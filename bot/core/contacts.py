@@ -1,0 +1,362 @@
+"""The support ladder in the conversation: the contacts the user records, the advice they get,
+the ready-to-copy French message, and the follow-up on the day the next step opens.
+
+What the user did is kept (with consent) in the `contacts` slot, oldest first, as JSON rows
+`[step, ISO date, answered, reference]`. A contact being recorded lives in `scratch` until
+its last question is answered. The rules themselves are in bot.core.ladder.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from bot.core.dates import parse_date, show_date
+from bot.core.departements import Departement, Departements
+from bot.core.events import RemindersCancelled, ReminderScheduled
+from bot.core.ladder import Advice, Contact, Ladder, advise
+from bot.core.letters import LetterFacts, Letters
+from bot.core.registry import REGISTRY, ReminderRequest, TurnContext
+from bot.core.reminders import FOLLOWUP_BUTTONS, FOLLOWUP_TEXTS, LADDER_FOLLOWUP
+from bot.core.text import ascii_digits
+
+SLOT = "contacts"
+TOPIC = "ladder"  # the follow-up timers: a new contact replaces the pending one
+#: Enough for any real case; the oldest rows go first if someone keeps tapping.
+MAX_CONTACTS = 40
+MAX_REFERENCE = 40
+
+
+@dataclass(frozen=True)
+class Support:
+    """The knowledge the ladder's conversation needs, loaded once by bot.content."""
+
+    ladder: Ladder
+    letters: Letters
+    departements: Departements
+
+
+@dataclass(frozen=True)
+class Recorded:
+    contact: Contact
+    reference: str = ""
+
+
+# -- the contacts slot -------------------------------------------------------------------------
+
+def recorded(ctx: TurnContext) -> list[Recorded]:
+    raw = ctx.known(SLOT)
+    if not raw:
+        return []
+    rows = []
+    for step, day, answered, reference in json.loads(raw):
+        rows.append(Recorded(Contact(step, date.fromisoformat(day), bool(answered)), reference))
+    return rows
+
+
+def _keep(ctx: TurnContext, rows: list[Recorded]) -> None:
+    rows = sorted(rows, key=lambda r: r.contact.on)[-MAX_CONTACTS:]
+    value = json.dumps([[r.contact.step, r.contact.on.isoformat(), int(r.contact.answered),
+                         r.reference] for r in rows], ensure_ascii=False)
+    ctx.values[SLOT] = value
+    if ctx.session.consent is True:
+        ctx.session = ctx.session.with_slot(SLOT, value)
+
+
+def advice(ctx: TurnContext) -> Advice:
+    support = _support(ctx)
+    api_end = ctx.known("api_end")
+    return advise(support.ladder, [r.contact for r in recorded(ctx)], ctx.local_date,
+                  date.fromisoformat(api_end) if api_end else None)
+
+
+def _support(ctx: TurnContext) -> Support:
+    if not isinstance(ctx.support, Support):
+        raise LookupError("the support ladder's knowledge is not loaded")
+    return ctx.support
+
+
+# -- what the texts may show -------------------------------------------------------------------
+
+#: The parameters ladder texts may use; the engine computes them only for texts that do.
+PARAMS = frozenset({"next_step", "open_from", "appointment_from", "history", "letter",
+                    "prefecture", "prefecture_email", "prefecture_website", "contact_step",
+                    "contact_date", "open_sentence", "appointment_sentence"})
+
+
+def params(ctx: TurnContext, name: Callable[[str, Mapping[str, str]], str],
+           problem_fr: str | None = None) -> dict[str, str]:
+    """`name(key, params)` renders a named text in the user's language; `problem_fr` is the
+    recognised problem's title in French, for the letter."""
+    support, locale = _support(ctx), ctx.session.locale
+    found = advice(ctx)
+    out: dict[str, str] = {}
+    if found.next is not None:
+        out["next_step"] = name(f"ladder.step_{found.next}", {})
+    if found.open_from is not None:
+        out["open_from"] = show_date(found.open_from, locale)
+    if found.appointment_open_from is not None:
+        out["appointment_from"] = show_date(found.appointment_open_from, locale)
+    out["open_sentence"] = name(_open_key(ctx, found), out)
+    out["appointment_sentence"] = name(
+        "ladder.appointment_from" if found.appointment_open_from else "ladder.appointment_later",
+        out)
+    rows = recorded(ctx)
+    lines = []
+    for row in rows:
+        values = {"date": show_date(row.contact.on, locale),
+                  "step": name(f"ladder.step_{row.contact.step}", {}),
+                  "outcome": name("ladder.outcome_answered" if row.contact.answered
+                                  else "ladder.outcome_unanswered", {}),
+                  "reference": row.reference}
+        lines.append(name("ladder.history_line_ref" if row.reference else "ladder.history_line",
+                          values))
+    out["history"] = "\n".join(lines)
+    if found.next is not None and support.letters.written(found.next):
+        out["letter"] = support.letters.write(found.next, _facts(ctx, rows, problem_fr))
+    departement = _departement(ctx)
+    if departement is not None:
+        out["prefecture"] = departement.label
+        out["prefecture_email"] = departement.email or ""
+        out["prefecture_website"] = departement.website or ""
+    step = ctx.session.scratch.get("contact_step")
+    if step:
+        out["contact_step"] = name(f"ladder.step_{step}", {})
+    day = ctx.session.scratch.get("contact_date")
+    if day:
+        out["contact_date"] = show_date(date.fromisoformat(day), locale)
+    return out
+
+
+def _open_key(ctx: TurnContext, found: Advice) -> str:
+    if found.open_from is None or found.open_from <= ctx.local_date:
+        return "ladder.open_now"
+    if ctx.session.consent is True and ctx.session.reminders:
+        return "ladder.open_later_followup"
+    return "ladder.open_later"
+
+
+def _departement(ctx: TurnContext) -> Departement | None:
+    code = ctx.known("departement")
+    return _support(ctx).departements.by_code.get(code) if code else None
+
+
+def _facts(ctx: TurnContext, rows: list[Recorded], problem: str | None) -> LetterFacts:
+    support = _support(ctx)
+    api_end = ctx.known("api_end")
+    departement = _departement(ctx)
+    return LetterFacts(
+        today=ctx.local_date, api_end=date.fromisoformat(api_end) if api_end else None,
+        request=ctx.known("request"), status=ctx.known("status"),
+        foreign_number=ctx.known("foreign_number"),
+        departement=departement.label if departement else None, problem=problem,
+        contacts=[r.contact for r in rows if r.contact.step in support.ladder.order],
+        references={(r.contact.step, r.contact.on.isoformat()): r.reference
+                    for r in rows if r.reference})
+
+
+# -- conditions --------------------------------------------------------------------------------
+
+@REGISTRY.condition("ladder_next")
+def ladder_next(ctx: TurnContext, step: str | None) -> bool:
+    return advice(ctx).next == step
+
+
+@REGISTRY.condition("ladder_done")
+def ladder_done(ctx: TurnContext, _: str | None) -> bool:
+    return advice(ctx).next is None
+
+
+@REGISTRY.condition("ladder_urgent")
+def ladder_urgent(ctx: TurnContext, _: str | None) -> bool:
+    return advice(ctx).urgent
+
+
+@REGISTRY.condition("letter_now")
+def letter_now(ctx: TurnContext, step: str | None) -> bool:
+    """The next step (`step`, if given) is written and open today: its message is shown at
+    once."""
+    found = advice(ctx)
+    return (found.next is not None and _support(ctx).letters.written(found.next)
+            and step in (None, found.next)
+            and found.open_from is not None and found.open_from <= ctx.local_date)
+
+
+@REGISTRY.condition("offer_number")
+def offer_number(ctx: TurnContext, _: str | None) -> bool:
+    """The message to copy may carry the numéro étranger, if the user wants (never asked
+    before a message needs it, and kept only with consent)."""
+    found = advice(ctx)
+    return (ctx.session.consent is True and ctx.known("foreign_number") is None
+            and found.next is not None and _support(ctx).letters.written(found.next))
+
+
+@REGISTRY.condition("letter_later")
+def letter_later(ctx: TurnContext, _: str | None) -> bool:
+    found = advice(ctx)
+    return (found.next is not None and _support(ctx).letters.written(found.next)
+            and not letter_now(ctx, None))
+
+
+@REGISTRY.condition("has_contacts")
+def has_contacts(ctx: TurnContext, _: str | None) -> bool:
+    return bool(recorded(ctx))
+
+
+@REGISTRY.condition("no_contacts")
+def no_contacts(ctx: TurnContext, _: str | None) -> bool:
+    return not recorded(ctx)
+
+
+@REGISTRY.condition("needs_request")
+def needs_request(ctx: TurnContext, _: str | None) -> bool:
+    """The API's legal basis depends on the request: ask once, when there is an API."""
+    return ctx.known("api_end") is not None and ctx.known("request") is None
+
+
+@REGISTRY.condition("prefecture_email")
+def prefecture_email(ctx: TurnContext, _: str | None) -> bool:
+    departement = _departement(ctx)
+    return departement is not None and departement.email is not None
+
+
+@REGISTRY.condition("prefecture_website")
+def prefecture_website(ctx: TurnContext, _: str | None) -> bool:
+    departement = _departement(ctx)
+    return departement is not None and departement.website is not None
+
+
+@REGISTRY.condition("prefecture_unchecked")
+def prefecture_unchecked(ctx: TurnContext, _: str | None) -> bool:
+    departement = _departement(ctx)
+    return departement is not None and not departement.sources
+
+
+# -- inputs ------------------------------------------------------------------------------------
+
+@REGISTRY.input("contact_date")
+def contact_date(ctx: TurnContext, text: str, _: str | None) -> str | None:
+    """When the contact happened: a date, today at the latest."""
+    parsed = parse_date(text, ctx.local_date)
+    if parsed.value is None:
+        ctx.input_problem = parsed.problem.value if parsed.problem else None
+        return None
+    if parsed.value > ctx.local_date:
+        ctx.input_problem = "future"
+        return None
+    ctx.session = ctx.session.with_scratch(contact_date=parsed.value.isoformat())
+    return parsed.value.isoformat()
+
+
+@REGISTRY.input("reference")
+def reference(ctx: TurnContext, text: str, _: str | None) -> str | None:
+    """A reference or ticket number as the administration gave it: short, one line."""
+    value = " ".join(ascii_digits(text).split())
+    if not value or len(value) > MAX_REFERENCE or not any(ch.isalnum() for ch in value):
+        return None
+    ctx.session = ctx.session.with_scratch(contact_ref=value)
+    return value
+
+
+@REGISTRY.input("foreign_number")
+def foreign_number(ctx: TurnContext, text: str, _: str | None) -> str | None:
+    """The numéro étranger: 9 or 10 digits (ANEF.md §2.2: sources differ on the length)."""
+    digits = "".join(ch for ch in ascii_digits(text) if not ch.isspace())
+    return digits if digits.isdigit() and digits.isascii() and 9 <= len(digits) <= 10 else None
+
+
+@REGISTRY.input("departement")
+def departement(ctx: TurnContext, text: str, _: str | None) -> str | None:
+    found = _support(ctx).departements.find(text)
+    return found.code if found else None
+
+
+# -- actions -----------------------------------------------------------------------------------
+
+@REGISTRY.action("draft_contact", arg=True)
+def draft_contact(ctx: TurnContext, step: str | None) -> None:
+    if step not in _support(ctx).ladder.order:
+        raise ValueError(f"unknown ladder step {step!r}")
+    ctx.session = ctx.session.with_scratch(contact_step=step, contact_date="", contact_ref="",
+                                           contact_answered="")
+
+
+@REGISTRY.action("draft_date", arg=True)
+def draft_date(ctx: TurnContext, days_ago: str | None) -> None:
+    day = ctx.local_date - timedelta(days=int(days_ago or 0))
+    ctx.session = ctx.session.with_scratch(contact_date=day.isoformat())
+
+
+@REGISTRY.action("draft_answered", arg=True)
+def draft_answered(ctx: TurnContext, answered: str | None) -> None:
+    ctx.session = ctx.session.with_scratch(contact_answered="1" if answered == "yes" else "")
+
+
+@REGISTRY.action("record_contact")
+def record_contact(ctx: TurnContext, _: str | None) -> None:
+    """Add the drafted contact, then plan the follow-up for the day the next step opens."""
+    scratch = ctx.session.scratch
+    step, day = scratch.get("contact_step"), scratch.get("contact_date")
+    if not step or not day:
+        raise ValueError("no contact being recorded")
+    contact = Contact(step, date.fromisoformat(day), scratch.get("contact_answered") == "1")
+    rows = [r for r in recorded(ctx)
+            if (r.contact.step, r.contact.on) != (contact.step, contact.on)]
+    _keep(ctx, [*rows, Recorded(contact, scratch.get("contact_ref", ""))])
+    _plan_followup(ctx, contact)
+
+
+@REGISTRY.action("mark_answered")
+def mark_answered(ctx: TurnContext, _: str | None) -> None:
+    """"They answered" under a follow-up: the latest unanswered contact was answered."""
+    rows = recorded(ctx)
+    pending = [i for i, r in enumerate(rows) if not r.contact.answered]
+    if not pending:
+        return
+    i = pending[-1]
+    answered = Contact(rows[i].contact.step, rows[i].contact.on, answered=True)
+    rows[i] = Recorded(answered, rows[i].reference)
+    _keep(ctx, rows)
+    ctx.emit(RemindersCancelled(topic=TOPIC))
+
+
+@REGISTRY.action("ladder_solved")
+def ladder_solved(ctx: TurnContext, _: str | None) -> None:
+    """The problem is solved: nothing more to chase."""
+    ctx.emit(RemindersCancelled(topic=TOPIC))
+
+
+def _plan_followup(ctx: TurnContext, contact: Contact) -> None:
+    ctx.emit(RemindersCancelled(topic=TOPIC))
+    if ctx.session.consent is not True or contact.answered or contact.step not in FOLLOWUP_TEXTS:
+        return
+    found = advice(ctx)
+    if found.open_from is None or found.open_from <= ctx.local_date:
+        return  # the next step is open now: nothing to wait for
+    policy = ctx.reminder_policy
+    due = policy.deliverable(datetime.combine(found.open_from, policy.hour, tzinfo=ctx.tz),
+                             ctx.tz)
+    ctx.emit(ReminderScheduled(name=LADDER_FOLLOWUP, due_at=due, topic=TOPIC,
+                               payload=(("step", contact.step), ("date", contact.on.isoformat()))))
+
+
+# -- the follow-up -----------------------------------------------------------------------------
+
+@REGISTRY.timer(LADDER_FOLLOWUP)
+def followup(ctx: TurnContext, payload: Mapping[str, str]) -> None:
+    """"Did the CCC answer?", unless the user already said so or recorded a later contact."""
+    if ctx.session.consent is not True:
+        return
+    step, day = payload.get("step", ""), payload.get("date", "")
+    rows = recorded(ctx)
+    latest = rows[-1] if rows else None
+    if latest is None or (latest.contact.step, latest.contact.on.isoformat()) != (step, day):
+        return
+    if latest.contact.answered or step not in FOLLOWUP_TEXTS:
+        return
+    shown = show_date(latest.contact.on, ctx.session.locale)
+    ctx.reminders_out.append(ReminderRequest(
+        key=FOLLOWUP_TEXTS[step], params={"contact_date": shown}, buttons=FOLLOWUP_BUTTONS,
+        template=f"{TOPIC}:{step}", template_params=(shown,)))
