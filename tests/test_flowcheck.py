@@ -54,7 +54,7 @@ def _problems(flows: Path, locales: Path) -> list[str]:
 
 def test_unknown_names_are_caught(copy: tuple[Path, Path]) -> None:
     flows, locales = copy
-    _edit(flows / "system.yaml", "enter: request_caseworker", "enter: os.system")
+    _edit(flows / "handoff.yaml", "enter: request_caseworker", "enter: os.system")
     _edit(flows / "onboarding.yaml", "when: onboarded", "when: always_true")
     problems = _problems(flows, locales)
     assert any("'os.system' is not a valid name" in p for p in problems)

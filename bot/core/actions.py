@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from bot.core.events import (
@@ -20,6 +21,9 @@ from bot.core.reminders import plan
 
 class ActionError(ValueError):
     pass
+
+
+MAX_PROBLEMS = 10  # the latest problems recognised, for the caseworker's summary
 
 
 @REGISTRY.action("set_locale", arg=True)
@@ -51,9 +55,28 @@ def decline_consent(ctx: TurnContext, _: str | None) -> None:
     ctx.emit(RemindersCancelled(topic=None))
 
 
+@REGISTRY.action("agree_share")
+def agree_share(ctx: TurnContext, _: str | None) -> None:
+    ctx.session = ctx.session.evolve(share=True)
+
+
+@REGISTRY.action("decline_share")
+def decline_share(ctx: TurnContext, _: str | None) -> None:
+    ctx.session = ctx.session.evolve(share=False)
+
+
 @REGISTRY.action("request_caseworker")
 def request_caseworker(ctx: TurnContext, reason: str | None) -> None:
-    ctx.emit(HandoffRequested(reason=reason or "user_request"))
+    """Open a case (or bring the open one up to date) with a French summary. Only after the
+    user agreed to share the conversation."""
+    if ctx.session.share is not True:
+        raise ActionError("a case opens only after the user agreed to share")
+    reason = reason or "user_request"
+    summary = ctx.summarise(reason) if ctx.summarise is not None else ""
+    ctx.session = ctx.session.evolve(case_open=True)
+    ctx.emit(HandoffRequested(reason=reason, summary=summary,
+                              api_end=ctx.session.slots.get("api_end"),
+                              locale=ctx.session.locale or ""))
 
 
 @REGISTRY.action("stop_reminders")
@@ -97,6 +120,11 @@ def diagnose(ctx: TurnContext, error: str | None) -> None:
     assert error is not None
     ctx.session = ctx.session.with_scratch(diagnosis=error)
     ctx.emit(ProblemRecognised(error))
+    if ctx.session.consent is True:  # kept for the caseworker's summary, with the date
+        problems = json.loads(ctx.session.slots.get("problems", "[]"))
+        problems = [p for p in problems if p[0] != error][-(MAX_PROBLEMS - 1):]
+        problems.append([error, ctx.local_date.isoformat()])
+        ctx.session = ctx.session.with_slot("problems", json.dumps(problems))
 
 
 @REGISTRY.action("schedule_reminders", arg=True)

@@ -110,3 +110,24 @@ def candidate(ctx: TurnContext, error: str | None) -> bool:
 @REGISTRY.condition("can_resume")
 def can_resume(ctx: TurnContext, _: str | None) -> bool:
     return ctx.session.resume is not None
+
+
+@REGISTRY.condition("case_open")
+def case_open(ctx: TurnContext, _: str | None) -> bool:
+    return ctx.session.case_open
+
+
+@REGISTRY.condition("shares")
+def shares(ctx: TurnContext, _: str | None) -> bool:
+    return ctx.session.share is True
+
+
+@REGISTRY.condition("office_open")
+def office_open(ctx: TurnContext, _: str | None) -> bool:
+    """The association's caseworkers are at work now (office hours, not a public holiday)."""
+    return ctx.office is not None and bool(ctx.office.is_open(ctx.now, ctx.tz))
+
+
+@REGISTRY.condition("office_closed")
+def office_closed(ctx: TurnContext, _: str | None) -> bool:
+    return not office_open(ctx, None)

@@ -22,11 +22,21 @@ from bot.core import inputs as _inputs  # noqa: F401  (fills the registry)
 from bot.core.commands import CommandCall, CommandTable
 from bot.core.definition import ChoiceDef, DefinitionError, FlowDef, StateDef, Target, Text
 from bot.core.errors import Catalogue
-from bot.core.events import Event, FlowFailed, InputRejected, MessageCreated
+from bot.core.dates import show_date
+from bot.core.events import (
+    CaseClosed,
+    Event,
+    FlowFailed,
+    InputRejected,
+    MessageCreated,
+    OrganisationChosen,
+    RelayedToCaseworker,
+)
 from bot.core.i18n import Catalog, Translator, placeholders
 from bot.core.langdetect import guess_locale
 from bot.core.machine import CompiledFlow, choice_trigger, compile_flows, fire
 from bot.core.model import SOURCE_LOCALE, Choice, Inbound, InboundKind, MessageKind, Session
+from bot.core.office import OfficeHours
 from bot.core.params import date_params, localise_counts, text_params
 from bot.core.recognise import Recogniser
 from bot.core.registry import REGISTRY, Registry, TurnContext
@@ -39,6 +49,7 @@ from bot.core.reminders import (
     text_key,
 )
 from bot.core.safety import looks_like_secret, mentions_payment
+from bot.core.summary import CaseFacts, ladder_advice, summarise
 from bot.core.text import (
     LONG_MESSAGE,
     ascii_digits,
@@ -78,6 +89,10 @@ ENGINE_TEXTS = (
     "system.secret_received",
     "safety.payment_warning",
 )
+#: Texts the engine says for a handoff, when the content has the handoff flow.
+HANDOFF_TEXTS = ("handoff.relayed", "handoff.from_caseworker", "handoff.closed")
+#: Ready replies a caseworker sends in one click: texts whose key starts with this.
+CANNED = "canned."
 
 
 class FlowLoop(RuntimeError):
@@ -119,9 +134,11 @@ class Engine:
                  constants: Mapping[str, str] | None = None, tz: tzinfo = UTC,
                  recogniser: Recogniser | None = None, catalogue: Catalogue | None = None,
                  reminder_policy: ReminderPolicy | None = None,
-                 support: contacts.Support | None = None) -> None:
+                 support: contacts.Support | None = None,
+                 office: OfficeHours | None = None) -> None:
         self.flows = flows
         self.support = support  # the support ladder's knowledge
+        self.office = office or OfficeHours()
         self.recogniser = recogniser
         self.catalogue = catalogue
         self.constants = dict(constants or {})
@@ -137,7 +154,8 @@ class Engine:
         reminder_texts |= {label for buttons in BUTTONS.values() for _, label in buttons}
         if support is not None:
             reminder_texts |= {*FOLLOWUP_TEXTS.values(), *(k for _, k in FOLLOWUP_BUTTONS)}
-        missing = [k for k in (*ENGINE_TEXTS, *sorted(reminder_texts)) if k not in self.named]
+        needed = (*ENGINE_TEXTS, *(HANDOFF_TEXTS if "handoff" in flows else ()))
+        missing = [k for k in (*needed, *sorted(reminder_texts)) if k not in self.named]
         # The problem flow is needed only with a recogniser (tests build engines without).
         entry = ENTRY_POINTS if recogniser is not None else (HOME, START)
         for target in (*entry, *(c.goto for c in commands.commands.values()),
@@ -148,6 +166,10 @@ class Engine:
         if missing:
             raise DefinitionError([f"the engine needs {name}, which no flow defines"
                                    for name in missing])
+        # Where a person was when they asked for help, as the caseworker reads it (French).
+        self.flow_names = {c.goto.flow: c.label.source for c in flows["menu"].states["main"].choices
+                           if c.goto is not None and c.goto.flow and c.label is not None
+                           } if "menu" in flows and "main" in flows["menu"].states else {}
         self.compiled: dict[str, CompiledFlow] = compile_flows(
             flows, registry, self._entered, self._store, self._invalid)
 
@@ -170,19 +192,43 @@ class Engine:
         return Turn(ctx.session, tuple(ctx.events))
 
     def _context(self, session: Session, inbound: Inbound, now: datetime) -> TurnContext:
-        ctx = TurnContext(session=session, inbound=inbound, now=now,
+        ctx = TurnContext(session=session, inbound=inbound, now=now, office=self.office,
                           today=now.astimezone(self.tz).date(), tz=self.tz,
                           reminder_policy=self.reminder_policy, support=self.support)
         if self.recogniser is not None:
             ctx.recognise = self.recogniser.recognise
             ctx.unsure = self.recogniser.needs_choice
+        ctx.summarise = lambda reason: self._summary(ctx, reason)
         return ctx
+
+    def _summary(self, ctx: TurnContext, reason: str) -> str:
+        titles = {} if self.catalogue is None else {
+            pid: self.translator.render(p.title, SOURCE_LOCALE).text
+            for pid, p in self.catalogue.problems.items()}
+        support = self.support
+        where = ctx.session.resume[0] if ctx.session.resume else None
+        if support is None:
+            raise LookupError("a case summary needs the support ladder's knowledge")
+        facts = CaseFacts(support.letters, titles, self.flow_names,
+                          {code: d.label for code, d in support.departements.by_code.items()})
+        return summarise(ctx.session, ctx.local_date, reason, facts,
+                         ladder_advice(ctx.session, ctx.local_date, support.ladder), where)
+
+    def canned_replies(self) -> list[tuple[str, str]]:
+        """(id, French text) of the caseworkers' ready replies, for the inbox."""
+        return [(key.removeprefix(CANNED), text.source) for key, text in self.named.items()
+                if key.startswith(CANNED)]
 
     def _dispatch(self, ctx: TurnContext) -> None:
         inbound, session = ctx.inbound, ctx.session
         if inbound.kind is InboundKind.TIMER:
             self._timer(ctx)
             return
+        if inbound.kind is InboundKind.STAFF:
+            self._staff(ctx)
+            return
+        if session.version == 0 and inbound.payload.get("org"):
+            ctx.emit(OrganisationChosen(inbound.payload["org"]))  # the web chat's embed tag
         text = clean_inbound(inbound.text)
         typed = inbound.kind is InboundKind.TEXT
         if session.locale is None:
@@ -193,6 +239,8 @@ class Engine:
         call = self.commands.match(text) if typed and text and len(text) <= LONG_MESSAGE else None
         if isinstance(call, CommandCall):
             self._command(ctx, call)
+        elif session.case_open and typed and text and not isinstance(call, str):
+            self._relay(ctx, text)
         elif session.version == 0 and not session.offered:
             # First contact: whatever it is, greet, in the language of the message if we can tell.
             self._jump(ctx, START)
@@ -276,8 +324,53 @@ class Engine:
         else:
             self._reject(ctx, "stale_choice", "system.stale_choice")
 
+    def _relay(self, ctx: TurnContext, text: str) -> None:
+        """A case is open: the message is for the caseworker (kept in the transcript)."""
+        if len(text) > LONG_MESSAGE:
+            self._reject(ctx, "too_long", "system.long_message")
+        elif looks_like_secret(text):
+            self._reject(ctx, "secret", "system.secret_received")  # never passed on
+        else:
+            ctx.emit(RelayedToCaseworker())
+            if not ctx.session.scratch.get("relayed"):
+                ctx.session = ctx.session.with_scratch(relayed="1")
+                self._say(ctx, (self.named["handoff.relayed"],), ())
+
+    def _staff(self, ctx: TurnContext) -> None:
+        """A caseworker's action from the inbox: a reply (free French text, or a ready reply
+        rendered in the user's language), or closing the case."""
+        payload, locale = ctx.inbound.payload, ctx.session.locale
+        action = payload.get("action")
+        if action == "close":
+            ctx.session = ctx.session.evolve(case_open=False).with_scratch(relayed="")
+            ctx.emit(CaseClosed())
+            self._say(ctx, (self.named["handoff.closed"],), ())
+            self._jump(ctx, self._home(ctx))
+            return
+        if action == "canned":
+            key = CANNED + payload.get("canned", "")
+            if key not in self.named:
+                raise LookupError(f"no ready reply {key!r}")
+            rendered = self.translator.render(self.named[key], locale)
+            text, shown_in = for_display(rendered.text, rendered.locale), rendered.locale
+        elif action == "reply":
+            intro = self.translator.render(self.named["handoff.from_caseworker"], locale)
+            body = clean_inbound(payload.get("text", "")).strip()
+            if not body:
+                raise ValueError("an empty reply")
+            # The caseworker's own words go as typed, in French, under a line in the user's
+            # language that says so.
+            text = f"{for_display(intro.text, intro.locale)}\n{body}"
+            shown_in = intro.locale
+        else:
+            raise ValueError(f"unknown staff action {action!r}")
+        ctx.emit(MessageCreated(MessageKind.CASEWORKER, shown_in, text, ctx.session.offered))
+
     def _command(self, ctx: TurnContext, call: CommandCall) -> None:
         command, session = call.command, ctx.session
+        if command.name == "start" and call.argument:
+            # `/start <code>`: a Telegram deep link names the user's association.
+            ctx.emit(OrganisationChosen(call.argument.strip()[:64]))
         if session.locale is None and not command.before_language:
             self._jump(ctx, START)
             return
@@ -341,9 +434,10 @@ class Engine:
         state = flow.states.get(target.state) if flow else None
         if state is None:
             return True  # a missing state is reported as such by the jump itself
-        available = set(text_params(ctx, self.constants))
-        if self.support is not None:
-            available |= contacts.PARAMS
+        available = set(text_params(ctx, self.constants)) | {"office_opens"}
+        used = {p for t in state.say for p in placeholders(t.source)}
+        if self.support is not None and used & contacts.PARAMS:
+            available |= set(contacts.params(ctx, self._named_renderer(ctx)))
         if ctx.session.scratch.get("diagnosis"):
             available.add("problem")
         return all(placeholders(t.source) <= available for t in state.say)
@@ -393,7 +487,7 @@ class Engine:
                     return text
         raise KeyError(key)
 
-    def _display(self, text: Text, locale: str) -> str:
+    def _display(self, text: Text, locale: str | None) -> str:
         rendered = self.translator.render(text, locale)
         return for_display(rendered.text, rendered.locale)
 
@@ -458,6 +552,10 @@ class Engine:
         if self.catalogue is not None and diagnosis in self.catalogue.problems:
             title = self.catalogue.problems[diagnosis].title
             params["problem"] = self.translator.render(title, ctx.session.locale, params).text
+        if "office_opens" in placeholders(text.source):
+            opens = self.office.next_opening(ctx.now, self.tz)
+            params["office_opens"] = (f"{show_date(opens.date(), ctx.session.locale)}, "
+                                      f"{opens:%H:%M}")
         if self.support is not None and placeholders(text.source) & contacts.PARAMS:
             params.update(contacts.params(ctx, self._named_renderer(ctx), self._problem_fr(ctx)))
         if text.french:

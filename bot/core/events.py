@@ -46,10 +46,37 @@ class ConsentRecorded(Event):
 
 @dataclass(frozen=True)
 class HandoffRequested(Event):
-    """The user asked for a caseworker. Until the inbox exists, the request is only recorded."""
+    """The user agreed to hand the conversation to a caseworker: a case opens (or the open one
+    is brought up to date) with this French summary."""
 
     type: ClassVar[str] = "handoff_requested"
     reason: str
+    summary: str = ""
+    api_end: str | None = None  # ISO: the inbox sorts cases by it (urgency)
+    locale: str = ""
+
+
+@dataclass(frozen=True)
+class RelayedToCaseworker(Event):
+    """While a case is open, what the user writes goes to the caseworker (the transcript)."""
+
+    type: ClassVar[str] = "relayed_to_caseworker"
+
+
+@dataclass(frozen=True)
+class CaseClosed(Event):
+    """The caseworker closed the case: the user is back with the assistant."""
+
+    type: ClassVar[str] = "case_closed"
+
+
+@dataclass(frozen=True)
+class OrganisationChosen(Event):
+    """The user came through an association's link (`/start <code>`, the web chat's embed
+    tag): their cases go to that association."""
+
+    type: ClassVar[str] = "organisation_chosen"
+    code: str
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ class InboundKind(enum.StrEnum):
     PHOTO = "photo"
     MEDIA = "media"  # stickers, voice, documents...: answered, not read
     TIMER = "timer"  # a scheduled row falling due comes back into the engine as a resume
+    STAFF = "staff"  # a caseworker's reply or action, from the inbox (payload: action, text...)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ class Session:
     locale: str | None = None
     consent: bool | None = None  # None: not asked yet
     reminders: bool = True
+    share: bool | None = None  # agreed to share the conversation with a caseworker
+    case_open: bool = False  # a caseworker has the conversation: free text goes to them
     offered: tuple[Choice, ...] = ()
     resume: tuple[str, str] | None = None
     slots: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -100,6 +103,8 @@ class Session:
             "locale": self.locale,
             "consent": self.consent,
             "reminders": self.reminders,
+            "share": self.share,
+            "case_open": self.case_open,
             "offered": [c.as_dict() for c in self.offered],
             "resume": list(self.resume) if self.resume else None,
             "slots": dict(self.slots),
@@ -118,6 +123,8 @@ class Session:
             locale=data.get("locale"),
             consent=data.get("consent"),
             reminders=bool(data.get("reminders", True)),
+            share=data.get("share"),
+            case_open=bool(data.get("case_open", False)),
             offered=tuple(Choice(c["id"], c["label"]) for c in data.get("offered", ())),
             resume=(resume[0], resume[1]) if resume else None,
             slots=MappingProxyType(dict(data.get("slots", {}))),

@@ -53,6 +53,9 @@ class TurnContext:
     reminder_policy: ReminderPolicy = field(default_factory=ReminderPolicy)
     support: Any = None  # bot.core.contacts.Support, set by the engine (kept untyped: no cycle)
     reminders_out: list[ReminderRequest] = field(default_factory=list)  # from timer handlers
+    #: The French case summary for a handoff, given its reason (set by the engine).
+    summarise: Callable[[str], str] | None = None
+    office: Any = None  # bot.core.office.OfficeHours, set by the engine
 
     def emit(self, event: Event) -> None:
         self.events.append(event)

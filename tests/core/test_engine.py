@@ -132,7 +132,9 @@ def test_every_command_works_from_every_state_in_every_language(engine: Engine, 
             turn = c.send(f"/{command}")
             assert not of_type(turn, FlowFailed), (flow, state, command)
             assert turn.messages, (flow, state, command)
-            assert {m.locale for m in turn.messages} <= {locale}, (flow, state, command)
+            # Only the ready-to-copy letter is French on purpose, in every language.
+            spoken = {m.locale for m in turn.messages if "[Votre nom et prénom]" not in m.text}
+            assert spoken <= {locale}, (flow, state, command)
             if command != "delete":
                 assert c.session is not None
                 settled = engine.flows[c.session.flow].states[c.session.state]
@@ -161,12 +163,16 @@ def test_stop_and_reminders(engine: Engine) -> None:
     assert c.session.reminders is True
 
 
-def test_human_records_the_request_and_says_it_is_coming(engine: Engine) -> None:
+def test_human_asks_to_share_then_opens_a_case(engine: Engine) -> None:
     c = Convo(engine)
     c.onboard("fa_AF")
     turn = c.send("/human")
-    assert of_type(turn, HandoffRequested) == [HandoffRequested("user_request")]
+    assert of_type(turn, HandoffRequested) == []
     assert last_message(turn).locale == "fa_AF"
+    turn = c.tap("share")
+    [handoff] = of_type(turn, HandoffRequested)
+    assert isinstance(handoff, HandoffRequested) and handoff.reason == "user_request"
+    assert handoff.summary.startswith("Résumé préparé par Relais")
 
 
 def test_delete_asks_first_then_erases(engine: Engine) -> None:

@@ -56,6 +56,17 @@ def test_working_days_skip_weekends_and_holidays() -> None:
     ([Contact("personal_space", MON)], MON, ("ccc", MON, True, None)),
     # The préfecture written to without calling the CCC: the CCC first.
     ([Contact("prefecture", MON)], None, ("ccc", MON, False, None)),
+    # Public holidays and weekends are skipped: 1 May, 8 May and Ascension (14 May 2026).
+    ([Contact("ccc", date(2026, 4, 30))], None, ("prefecture", date(2026, 5, 19), False, None)),
+    # Christmas and New Year's Day.
+    ([Contact("ccc", date(2026, 12, 24))], None, ("prefecture", date(2027, 1, 11), False, None)),
+    # The préfecture answered but did not solve it: the appointment opens at once.
+    ([Contact("ccc", date(2026, 2, 2)), Contact("prefecture", MON, answered=True)], None,
+     ("appointment", MON, False, MON)),
+    # Appointment asked, no answer: the Défenseur des droits after its waiting time.
+    ([Contact("ccc", date(2026, 2, 2)), Contact("prefecture", date(2026, 2, 16)),
+      Contact("appointment", MON)], None,
+     ("defenseur_des_droits", date(2026, 3, 16), False, date(2026, 3, 2))),
     # Every step tried.
     ([Contact("ccc", MON), Contact("prefecture", MON), Contact("court", MON)], None,
      (None, None, False, MON + timedelta(days=14))),

@@ -1,0 +1,177 @@
+"""Handing the conversation to a caseworker: agreement, the French summary, relaying, staff
+replies in the user's language, closing; office hours; the user's organisation."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from types import MappingProxyType
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.core.engine import Engine
+from bot.core.events import (
+    CaseClosed,
+    HandoffRequested,
+    MessageCreated,
+    OrganisationChosen,
+    RelayedToCaseworker,
+)
+from bot.core.model import Inbound, InboundKind, MessageKind
+from bot.core.office import OfficeHours
+from tests.core.helpers import NOW, Convo, of_type, texts
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def _staff(convo: Convo, **payload: str) -> list[MessageCreated]:
+    inbound = Inbound(user=convo.user, message_id=f"staff:{len(convo.turns)}",
+                      kind=InboundKind.STAFF, payload=MappingProxyType(payload))
+    turn = convo.engine.step(convo.session, inbound, NOW)
+    assert convo.session is not None
+    convo.session = turn.session.evolve(version=convo.session.version + 1)
+    convo.turns.append(turn)
+    return list(turn.messages)
+
+
+def _handed_over(engine: Engine, locale: str = "fr") -> Convo:
+    convo = Convo(engine)
+    convo.onboard(locale)
+    convo.send("/api 10/03/2026")
+    convo.send("/human")
+    assert convo.offered == ["share", "no_share"]
+    convo.tap("share")
+    return convo
+
+
+def test_nothing_is_shared_without_agreement(engine: Engine) -> None:
+    convo = Convo(engine)
+    convo.onboard("fr")
+    convo.send("/human")
+    turn = convo.tap("no_share")
+    assert of_type(turn, HandoffRequested) == []
+    assert "je n'envoie rien" in texts(turn)[0]
+    assert convo.session is not None and not convo.session.case_open
+    # Free text is not relayed: the assistant answers it as usual.
+    assert of_type(convo.send("bonjour"), RelayedToCaseworker) == []
+
+
+def test_agreeing_opens_a_case_with_a_french_summary(engine: Engine) -> None:
+    convo = _handed_over(engine, "ps")
+    [handoff] = of_type(convo.turns[-1], HandoffRequested)
+    assert isinstance(handoff, HandoffRequested)
+    assert handoff.api_end == "2026-03-10" and handoff.locale == "ps"
+    summary = handoff.summary.split("\n")
+    assert "Langue : pachto" in summary[2]
+    assert "API : fin le 10/03/2026 (dans 8 jours) — URGENT" in summary
+    assert "Statut de protection : non indiqué" in summary
+    assert any(line.startswith("Prochaine étape : un message dans mon espace personnel ANEF")
+               for line in summary)
+    assert convo.session is not None and convo.session.case_open
+
+
+def test_the_summary_lists_problems_and_contacts(engine: Engine) -> None:
+    convo = Convo(engine)
+    convo.onboard("fr")
+    convo.send("/menu")
+    convo.tap("problem")
+    convo.send("Le site me dit : erreur technique, veuillez réessayer plus tard")
+    convo.tap("yes")
+    convo.send("/menu")
+    convo.tap("ladder")
+    for tap in ("record", "ccc", "today", "no_answer"):
+        convo.tap(tap)
+    convo.send("REF-12")
+    convo.send("/human")
+    turn = convo.tap("share")
+    [handoff] = of_type(turn, HandoffRequested)
+    assert isinstance(handoff, HandoffRequested)
+    assert "Problèmes reconnus :\n- " in handoff.summary
+    assert "(le 02/03/2026)" in handoff.summary
+    assert ("- le Centre de contact citoyens (CCC), le 02/03/2026 (sans réponse), réf. REF-12"
+            in handoff.summary)
+
+
+def test_while_the_case_is_open_free_text_goes_to_the_caseworker(engine: Engine) -> None:
+    convo = _handed_over(engine)
+    first = convo.send("Mon API expire bientôt, je suis inquiet")
+    assert of_type(first, RelayedToCaseworker) == [RelayedToCaseworker()]
+    assert texts(first) == ["C'est transmis à l'association. Une personne vous répondra ici."]
+    second = convo.send("J'ai aussi un rendez-vous lundi")
+    assert of_type(second, RelayedToCaseworker) == [RelayedToCaseworker()]
+    assert texts(second) == []  # said once, not after every message
+    # A password sent by mistake is never passed on.
+    secret = convo.send("mon mot de passe est Azerty123!")
+    assert of_type(secret, RelayedToCaseworker) == []
+    # Commands still work, and the case stays open.
+    assert "Que voulez-vous faire" in texts(convo.send("/menu"))[0]
+    assert convo.session is not None and convo.session.case_open
+
+
+def test_staff_replies_reach_the_user_in_their_language(engine: Engine) -> None:
+    convo = _handed_over(engine, "ps")
+    [canned] = _staff(convo, action="canned", canned="screenshot")
+    assert canned.kind is MessageKind.CASEWORKER
+    assert canned.locale == "ps" and "ANEF" in canned.text and "capture" not in canned.text
+    [free] = _staff(convo, action="reply", text="Bonjour, je regarde votre dossier.")
+    head, body = free.text.split("\n")
+    assert head.startswith("\u200f") and "Message de" not in head  # in Pashto, right to left
+    assert body == "Bonjour, je regarde votre dossier."  # the caseworker's words, as typed
+
+
+def test_closing_brings_the_user_back_to_the_assistant(engine: Engine) -> None:
+    convo = _handed_over(engine)
+    messages = _staff(convo, action="close")
+    assert of_type(convo.turns[-1], CaseClosed) == [CaseClosed()]
+    assert "a fermé votre demande" in messages[0].text
+    assert "Que voulez-vous faire" in messages[-1].text
+    assert convo.session is not None and not convo.session.case_open
+    assert of_type(convo.send("bonjour ?"), RelayedToCaseworker) == []
+
+
+def test_the_canned_replies_are_listed_for_the_inbox(engine: Engine) -> None:
+    canned = dict(engine.canned_replies())
+    assert "screenshot" in canned and canned["screenshot"].startswith("Pouvez-vous")
+
+
+def test_when_the_office_is_closed_the_user_is_told_when_it_opens(engine: Engine) -> None:
+    convo = Convo(engine)
+    convo.onboard("fr")
+    convo.send("/human")
+    saturday = datetime(2026, 3, 7, 15, 0, tzinfo=UTC)
+    tap = Inbound.choice_tap(convo.user, "x1", "share")
+    turn = engine.step(convo.session, tap, saturday)
+    said = "\n".join(texts(turn))
+    assert "L'association est fermée" in said and "09/03/2026, 09:00" in said
+
+
+@pytest.mark.parametrize(("moment", "is_open", "opens"), [
+    (datetime(2026, 3, 2, 10, 0, tzinfo=PARIS), True, datetime(2026, 3, 3, 9, 0, tzinfo=PARIS)),
+    (datetime(2026, 3, 2, 8, 0, tzinfo=PARIS), False, datetime(2026, 3, 2, 9, 0, tzinfo=PARIS)),
+    (datetime(2026, 3, 6, 17, 0, tzinfo=PARIS), False, datetime(2026, 3, 9, 9, 0, tzinfo=PARIS)),
+    # 1 May 2026 is a Friday and a public holiday: Monday 4 May.
+    (datetime(2026, 4, 30, 18, 0, tzinfo=PARIS), False, datetime(2026, 5, 4, 9, 0, tzinfo=PARIS)),
+])
+def test_office_hours(moment: datetime, is_open: bool, opens: datetime) -> None:
+    office = OfficeHours()
+    assert office.is_open(moment, PARIS) is is_open
+    assert office.next_opening(moment, PARIS) == opens
+
+
+def test_office_hours_setting() -> None:
+    office = OfficeHours.parse("mon,wed 09:30-12:30")
+    assert office.days == frozenset({0, 2}) and office.opens == time(9, 30)
+    assert office.next_opening(datetime(2026, 3, 2, 13, 0, tzinfo=PARIS), PARIS).date() == (
+        date(2026, 3, 4))
+    with pytest.raises(ValueError, match="expected like"):
+        OfficeHours.parse("weekdays")
+
+
+def test_a_start_link_names_the_organisation(engine: Engine) -> None:
+    convo = Convo(engine)
+    turn = convo.send("/start cimade-nice")
+    assert of_type(turn, OrganisationChosen) == [OrganisationChosen("cimade-nice")]
+    web = Inbound(user="web:abc", message_id="1", kind=InboundKind.TEXT, text="salam",
+                  payload=MappingProxyType({"org": "ftda"}))
+    assert of_type(engine.step(None, web, NOW), OrganisationChosen) == [
+        OrganisationChosen("ftda")]
