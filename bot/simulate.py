@@ -8,6 +8,10 @@ with a simulated clock. The contract is stable: tests and content editors rely o
     {"user": "u1", "choice": "agree"}            a tap on a button of the latest message
     {"user": "u1", "photo": "shot.png"}          an image
     {"clock": "2026-05-01T09:30:00+02:00"}       move the clock; what falls due is emitted in order
+    {"user": "u1", "staff": {"action": "canned", "canned": "screenshot"}}
+                                                 the user's caseworker acts from the inbox:
+                                                 "canned" (a ready reply), "reply" (with
+                                                 "text", French as typed) or "close"
 
 A choice names the button by its id or its label. Any user line may carry "id", the
 channel's message id (default: the line's number), so that replaying an input on the same
@@ -59,6 +63,9 @@ class ClockMove:
     to: datetime
 
 
+STAFF_ACTIONS = ("reply", "canned", "close")
+
+
 def parse_line(line: str, number: int) -> Inbound | ClockMove:
     try:
         data = json.loads(line)
@@ -74,13 +81,19 @@ def parse_line(line: str, number: int) -> Inbound | ClockMove:
     if not isinstance(user, str) or not user or ":" in user:
         raise InputError("`user` must be a non-empty string without ':'")
     message_id = str(data.get("id", number))
-    kinds = [k for k in ("text", "choice", "photo") if k in data]
+    kinds = [k for k in ("text", "choice", "photo", "staff") if k in data]
     if len(kinds) != 1:
-        raise InputError("a user line has exactly one of `text`, `choice` or `photo`")
+        raise InputError("a user line has exactly one of `text`, `choice`, `photo` or `staff`")
     value = data[kinds[0]]
+    key = f"{CHANNEL}:{user}"
+    if kinds[0] == "staff":
+        if not isinstance(value, dict) or value.get("action") not in STAFF_ACTIONS or not all(
+                isinstance(v, str) for v in value.values()):
+            raise InputError(f"`staff` is an object with `action` one of {STAFF_ACTIONS}")
+        return Inbound(user=key, message_id=f"staff:{message_id}", kind=InboundKind.STAFF,
+                       payload=MappingProxyType(dict(value)))
     if not isinstance(value, str):
         raise InputError(f"`{kinds[0]}` must be a string")
-    key = f"{CHANNEL}:{user}"
     if kinds[0] == "text":
         return Inbound.text_message(key, message_id, value)
     if kinds[0] == "choice":

@@ -20,9 +20,9 @@ from bot.core import conditions as _conditions  # noqa: F401  (fills the registr
 from bot.core import contacts
 from bot.core import inputs as _inputs  # noqa: F401  (fills the registry)
 from bot.core.commands import CommandCall, CommandTable
+from bot.core.dates import show_date
 from bot.core.definition import ChoiceDef, DefinitionError, FlowDef, StateDef, Target, Text
 from bot.core.errors import Catalogue
-from bot.core.dates import show_date
 from bot.core.events import (
     CaseClosed,
     Event,

@@ -171,7 +171,8 @@ def test_human_asks_to_share_then_opens_a_case(engine: Engine) -> None:
     assert last_message(turn).locale == "fa_AF"
     turn = c.tap("share")
     [handoff] = of_type(turn, HandoffRequested)
-    assert isinstance(handoff, HandoffRequested) and handoff.reason == "user_request"
+    assert isinstance(handoff, HandoffRequested)
+    assert handoff.reason == "user_request"
     assert handoff.summary.startswith("Résumé préparé par Relais")
 
 

@@ -51,7 +51,8 @@ def test_nothing_is_shared_without_agreement(engine: Engine) -> None:
     turn = convo.tap("no_share")
     assert of_type(turn, HandoffRequested) == []
     assert "je n'envoie rien" in texts(turn)[0]
-    assert convo.session is not None and not convo.session.case_open
+    assert convo.session is not None
+    assert not convo.session.case_open
     # Free text is not relayed: the assistant answers it as usual.
     assert of_type(convo.send("bonjour"), RelayedToCaseworker) == []
 
@@ -60,14 +61,16 @@ def test_agreeing_opens_a_case_with_a_french_summary(engine: Engine) -> None:
     convo = _handed_over(engine, "ps")
     [handoff] = of_type(convo.turns[-1], HandoffRequested)
     assert isinstance(handoff, HandoffRequested)
-    assert handoff.api_end == "2026-03-10" and handoff.locale == "ps"
+    assert handoff.api_end == "2026-03-10"
+    assert handoff.locale == "ps"
     summary = handoff.summary.split("\n")
     assert "Langue : pachto" in summary[2]
     assert "API : fin le 10/03/2026 (dans 8 jours) — URGENT" in summary
     assert "Statut de protection : non indiqué" in summary
     assert any(line.startswith("Prochaine étape : un message dans mon espace personnel ANEF")
                for line in summary)
-    assert convo.session is not None and convo.session.case_open
+    assert convo.session is not None
+    assert convo.session.case_open
 
 
 def test_the_summary_lists_problems_and_contacts(engine: Engine) -> None:
@@ -105,17 +108,21 @@ def test_while_the_case_is_open_free_text_goes_to_the_caseworker(engine: Engine)
     assert of_type(secret, RelayedToCaseworker) == []
     # Commands still work, and the case stays open.
     assert "Que voulez-vous faire" in texts(convo.send("/menu"))[0]
-    assert convo.session is not None and convo.session.case_open
+    assert convo.session is not None
+    assert convo.session.case_open
 
 
 def test_staff_replies_reach_the_user_in_their_language(engine: Engine) -> None:
     convo = _handed_over(engine, "ps")
     [canned] = _staff(convo, action="canned", canned="screenshot")
     assert canned.kind is MessageKind.CASEWORKER
-    assert canned.locale == "ps" and "ANEF" in canned.text and "capture" not in canned.text
+    assert canned.locale == "ps"
+    assert "ANEF" in canned.text
+    assert "capture" not in canned.text
     [free] = _staff(convo, action="reply", text="Bonjour, je regarde votre dossier.")
     head, body = free.text.split("\n")
-    assert head.startswith("\u200f") and "Message de" not in head  # in Pashto, right to left
+    assert head.startswith("\u200f")
+    assert "Message de" not in head
     assert body == "Bonjour, je regarde votre dossier."  # the caseworker's words, as typed
 
 
@@ -125,13 +132,15 @@ def test_closing_brings_the_user_back_to_the_assistant(engine: Engine) -> None:
     assert of_type(convo.turns[-1], CaseClosed) == [CaseClosed()]
     assert "a fermé votre demande" in messages[0].text
     assert "Que voulez-vous faire" in messages[-1].text
-    assert convo.session is not None and not convo.session.case_open
+    assert convo.session is not None
+    assert not convo.session.case_open
     assert of_type(convo.send("bonjour ?"), RelayedToCaseworker) == []
 
 
 def test_the_canned_replies_are_listed_for_the_inbox(engine: Engine) -> None:
     canned = dict(engine.canned_replies())
-    assert "screenshot" in canned and canned["screenshot"].startswith("Pouvez-vous")
+    assert "screenshot" in canned
+    assert canned["screenshot"].startswith("Pouvez-vous")
 
 
 def test_when_the_office_is_closed_the_user_is_told_when_it_opens(engine: Engine) -> None:
@@ -142,7 +151,8 @@ def test_when_the_office_is_closed_the_user_is_told_when_it_opens(engine: Engine
     tap = Inbound.choice_tap(convo.user, "x1", "share")
     turn = engine.step(convo.session, tap, saturday)
     said = "\n".join(texts(turn))
-    assert "L'association est fermée" in said and "09/03/2026, 09:00" in said
+    assert "L'association est fermée" in said
+    assert "09/03/2026, 09:00" in said
 
 
 @pytest.mark.parametrize(("moment", "is_open", "opens"), [
@@ -160,7 +170,8 @@ def test_office_hours(moment: datetime, is_open: bool, opens: datetime) -> None:
 
 def test_office_hours_setting() -> None:
     office = OfficeHours.parse("mon,wed 09:30-12:30")
-    assert office.days == frozenset({0, 2}) and office.opens == time(9, 30)
+    assert office.days == frozenset({0, 2})
+    assert office.opens == time(9, 30)
     assert office.next_opening(datetime(2026, 3, 2, 13, 0, tzinfo=PARIS), PARIS).date() == (
         date(2026, 3, 4))
     with pytest.raises(ValueError, match="expected like"):
