@@ -70,8 +70,8 @@ async def test_transcript_only_with_consent(runtime: Runtime) -> None:
 async def test_delete_erases_every_row_but_the_goodbye_is_sent(
         runtime: Runtime, channel: RecordingChannel) -> None:
     user = "test:a"
-    for i, step in enumerate(["/start", "en", "agree", "/human", "hello", "/delete"]):
-        inbound = (Inbound.choice_tap(user, str(i), step) if step in ("en", "agree")
+    for i, step in enumerate(["/start", "en", "agree", "/human", "share", "hello", "/delete"]):
+        inbound = (Inbound.choice_tap(user, str(i), step) if step in ("en", "agree", "share")
                    else text("a", str(i), step))
         await runtime.conversations.handle(inbound, NOW)
     await runtime.sender.drain()
