@@ -241,6 +241,10 @@ class Engine:
             self._command(ctx, call)
         elif session.case_open and typed and text and not isinstance(call, str):
             self._relay(ctx, text)
+        elif session.case_open and inbound.kind is InboundKind.PHOTO:
+            # A screenshot for the caseworker: its text (read and redacted at the edge) goes
+            # into the transcript; the image itself is never kept.
+            self._relay(ctx, text or "…")
         elif session.version == 0 and not session.offered:
             # First contact: whatever it is, greet, in the language of the message if we can tell.
             self._jump(ctx, START)

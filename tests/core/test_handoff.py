@@ -112,6 +112,15 @@ def test_while_the_case_is_open_free_text_goes_to_the_caseworker(engine: Engine)
     assert convo.session.case_open
 
 
+def test_a_screenshot_during_a_case_goes_to_the_caseworker(engine: Engine) -> None:
+    convo = _handed_over(engine)
+    photo = Inbound(user=convo.user, message_id="p1", kind=InboundKind.PHOTO,
+                    text="Erreur technique. Veuillez réessayer plus tard.")
+    turn = engine.step(convo.session, photo, NOW)
+    assert of_type(turn, RelayedToCaseworker) == [RelayedToCaseworker()]
+    assert "transmis" in texts(turn)[0]
+
+
 def test_staff_replies_reach_the_user_in_their_language(engine: Engine) -> None:
     convo = _handed_over(engine, "ps")
     [canned] = _staff(convo, action="canned", canned="screenshot")
