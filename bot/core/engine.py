@@ -649,9 +649,15 @@ def match_offered(offered: tuple[Choice, ...], text: str) -> Choice | None:
         index = int(number) - 1
         return offered[index] if 0 <= index < len(offered) else None
     for choice in offered:
-        if fold(choice.label) == key:
+        if _folded_label(choice.label) == key:
             return choice
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _folded_label(label: str) -> str:
+    # The same few hundred button labels are compared with every typed message.
+    return fold(label)
 
 
 def _line_locale(line: str) -> str | None:

@@ -29,6 +29,9 @@ _PAYMENT_WORDS = (
     "پول", "پیسه", "پیسې", "پیسی", "افغانی", "یورو", "قیمت", "فیس",
     "فلوس", "مال", "دفع", "ادفع", "يورو", "سعر", "ثمن", "مصاري",
 )
+#: Folded once: every typed message is checked against them.
+_SECRET_KEYS = tuple(fold(w) for w in _SECRET_WORDS)
+_PAYMENT_KEYS = tuple(fold(w) for w in _PAYMENT_WORDS)
 
 
 def _words(text: str) -> str:
@@ -41,17 +44,16 @@ def looks_like_secret(text: str) -> bool:
     if _CODE.match(plain):
         return True
     folded = fold(text)
-    for word in _SECRET_WORDS:
-        at = folded.find(fold(word))
-        if at >= 0 and _SECRET_VALUE.search(folded[at + len(fold(word)):]):
+    for key in _SECRET_KEYS:
+        at = folded.find(key)
+        if at >= 0 and _SECRET_VALUE.search(folded[at + len(key):]):
             return True
     return False
 
 
 def mentions_payment(text: str) -> bool:
     padded = _words(text)
-    for word in _PAYMENT_WORDS:
-        key = fold(word)
+    for key in _PAYMENT_KEYS:
         if key == "€" and "€" in text:
             return True
         if f" {key} " in padded or (len(key) > 4 and key in padded):
