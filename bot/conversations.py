@@ -106,7 +106,8 @@ class Conversations:
             await tx.append_transcript(user, "in", inbound.text, now)
         for event in turn.events:
             if isinstance(event, MessageCreated):
-                await tx.enqueue(user, event.kind, event.locale, event.text, event.choices, now)
+                await tx.enqueue(user, event.kind, event.locale, event.text, event.choices, now,
+                                 event.template, event.template_params)
                 if keep_transcript:
                     await tx.append_transcript(user, "out", event.text, now)
             elif isinstance(event, ReminderScheduled) and not erased:

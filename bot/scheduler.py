@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.conversations import Conversations, Outcome
-from bot.storage.base import Storage
+from bot.storage.base import OutboxRow, Storage
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +78,9 @@ class Scheduler:
                         skipped.append(item.id)
                         continue
                     done.append(item.id)
-                    messages.append((item.user, message.kind, message.locale, message.text,
-                                     message.choices, now))
+                    messages.append(OutboxRow(item.user, message.kind, message.locale,
+                                              message.text, message.choices, now,
+                                              message.template, message.template_params))
                     transcript.append((item.user, "out", message.text, now))
                 await tx.finish_timers(done, skipped, until)
                 await tx.enqueue_many(messages)

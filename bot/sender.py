@@ -24,7 +24,7 @@ from bot.channels.base import (
     split_user,
 )
 from bot.clock import Clock
-from bot.storage.base import OutboxMessage, Storage
+from bot.storage.base import Delivery, OutboxMessage, Storage
 
 log = logging.getLogger(__name__)
 
@@ -102,12 +102,12 @@ class Sender:
             # A batch holds at most one message per user (claim_outbox), so its messages can
             # travel side by side without overtaking each other within a conversation; what
             # went out is recorded in one transaction.
-            sent: list[tuple[int, str | None]] = []
+            sent: list[tuple[int, Delivery]] = []
             await asyncio.gather(*(self._deliver(m, report, sent) for m in claimed))
             await self.storage.mark_sent_many(sent, self.clock.now())
 
     async def _deliver(self, message: OutboxMessage, report: SendReport,
-                       sent: list[tuple[int, str | None]]) -> None:
+                       sent: list[tuple[int, Delivery]]) -> None:
         now = self.clock.now()
         channel_name, chat = split_user(message.user)
         channel = self.channels.get(channel_name)
@@ -146,7 +146,7 @@ class Sender:
             await self.storage.mark_retry(message.id, now + timedelta(seconds=delay), str(exc))
             report.retried += 1
         else:
-            sent.append((message.id, ref))
+            sent.append((message.id, ref if isinstance(ref, Delivery) else Delivery(ref)))
             report.sent += 1
 
     async def run(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:

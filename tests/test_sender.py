@@ -8,6 +8,7 @@ from bot.channels.base import PermanentFailure, RecipientBlocked, TemporaryFailu
 from bot.clock import ManualClock
 from bot.core.model import MessageKind
 from bot.sender import RetryPolicy, Sender
+from bot.storage.base import Delivery, OutboxMessage
 from bot.storage.sqlite import SQLiteStorage
 from tests.conftest import NOW, RecordingChannel
 
@@ -107,3 +108,25 @@ async def test_rate_limits_space_one_chat_without_holding_others(
     assert [m.text for m in channel.sent][-1] == "a2"
     row = await storage._all("SELECT attempts FROM outbox WHERE body = '{}' ORDER BY id")
     assert [r[0] for r in row] == [1, 1, 1]  # waiting for the rate limit is no attempt
+
+
+class _TemplateChannel:
+    """A channel that reports more than an id, as WhatsApp does for a template."""
+
+    name = "wa"
+
+    async def send(self, message: OutboxMessage) -> Delivery:
+        return Delivery(f"wamid.{message.id}", sent_as="template:relais_api_end_7:fr",
+                        fallback_from="ps")
+
+
+async def test_what_a_channel_reports_is_recorded_with_the_row(storage: SQLiteStorage) -> None:
+    await _enqueue(storage, "wa:33600000001", "rappel")
+    report = await Sender(storage, {"wa": _TemplateChannel()}, ManualClock(NOW)).drain()
+    assert report.sent == 1
+    (row,) = await storage._all("SELECT id FROM outbox")
+    delivery = await storage.delivery(row[0])
+    assert delivery is not None
+    assert (delivery["channel_ref"], delivery["sent_as"], delivery["fallback_from"]) == (
+        f"wamid.{row[0]}", "template:relais_api_end_7:fr", "ps")
+    assert (await storage.stats())["template_fallbacks"] == 1

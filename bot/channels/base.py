@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.storage.base import OutboxMessage
+from bot.storage.base import Delivery, OutboxMessage
 
 
 class DeliveryError(Exception):
@@ -35,8 +35,9 @@ class RecipientBlocked(PermanentFailure):
 class Channel(Protocol):
     name: str
 
-    async def send(self, message: OutboxMessage) -> str | None:
-        """Deliver one message; return the channel's id for it, if any."""
+    async def send(self, message: OutboxMessage) -> str | Delivery | None:
+        """Deliver one message; return the channel's id for it, if any, or a `Delivery` when
+        there is more to record (a WhatsApp template instead of free text)."""
         ...
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from bot.core.model import Choice, MessageKind, Session
 
@@ -35,11 +35,53 @@ class OutboxMessage:
     created_at: datetime
     attempts: int
     reachable: bool = True  # False once the channel said the user blocked the assistant
+    #: A reminder's template name and values (MessageCreated.template): a channel that may
+    #: not send free text at this moment sends the approved template instead.
+    template: str = ""
+    template_params: tuple[str, ...] = ()
+    #: When the user last wrote (users.last_seen_at is touched by inbound messages only):
+    #: WhatsApp allows free text only within 24 hours of it.
+    last_inbound_at: datetime | None = None
+    #: The user's second language (session slot `second_locale`), if they gave one: the
+    #: fallback when their own language has no approved template.
+    second_locale: str | None = None
 
     @staticmethod
-    def body(text: str, choices: tuple[Choice, ...]) -> str:
-        return json.dumps({"text": text, "choices": [c.as_dict() for c in choices]},
-                          ensure_ascii=False)
+    def body(text: str, choices: tuple[Choice, ...], template: str = "",
+             template_params: tuple[str, ...] = ()) -> str:
+        body: dict[str, Any] = {"text": text, "choices": [c.as_dict() for c in choices]}
+        if template:
+            body["template"] = template
+            body["params"] = list(template_params)
+        return json.dumps(body, ensure_ascii=False)
+
+
+class OutboxRow(NamedTuple):
+    """One outbox row written in bulk (`Transaction.enqueue_many`)."""
+
+    user: str
+    kind: MessageKind
+    locale: str
+    text: str
+    choices: tuple[Choice, ...]
+    created_at: datetime
+    template: str = ""
+    template_params: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a channel says about a message it handed over: its id for it (WhatsApp status
+    callbacks name the message by it), and how it went when not as plain free text."""
+
+    ref: str | None = None
+    sent_as: str | None = None  # e.g. "template:relais_api_end_30:prs_AF"
+    fallback_from: str | None = None  # the locale that had no approved template
+
+
+#: Peer statuses in the order a message goes through them; a late callback never moves a
+#: row back (WhatsApp may report "read" before "delivered").
+PEER_STATUSES = ("sent", "delivered", "read", "failed")
 
 
 @dataclass(frozen=True)
@@ -82,7 +124,8 @@ class Transaction(Protocol):
         """Save if the stored version is still `session.version`; return it with version + 1."""
         ...
     async def enqueue(self, user: str, kind: MessageKind, locale: str, text: str,
-                      choices: tuple[Choice, ...], now: datetime) -> None: ...
+                      choices: tuple[Choice, ...], now: datetime, template: str = "",
+                      template_params: tuple[str, ...] = ()) -> None: ...
     async def append_transcript(self, user: str, direction: str, text: str,
                                 now: datetime) -> None: ...
     async def schedule(self, user: str, name: str, topic: str, due_at: datetime,
@@ -104,9 +147,8 @@ class Transaction(Protocol):
         ...
     async def finish_timers(self, done: list[int], skipped: list[int], now: datetime
                             ) -> None: ...
-    async def enqueue_many(self, messages: list[tuple[str, MessageKind, str, str,
-                                                      tuple[Choice, ...], datetime]]) -> None:
-        """Outbox rows in bulk: (user, kind, locale, text, choices, created_at)."""
+    async def enqueue_many(self, messages: list[OutboxRow]) -> None:
+        """Outbox rows in bulk."""
         ...
     async def reachable(self, user: str) -> bool:
         """False once the channel said the user blocked the assistant."""
@@ -125,8 +167,8 @@ class Storage(Protocol):
         overtaking an earlier unsent message of the same user."""
         ...
     async def mark_sent(self, message_id: int, now: datetime, channel_ref: str | None) -> None: ...
-    async def mark_sent_many(self, sent: list[tuple[int, str | None]], now: datetime) -> None:
-        """Several (id, channel ref) in one transaction: a batch sent side by side."""
+    async def mark_sent_many(self, sent: list[tuple[int, Delivery]], now: datetime) -> None:
+        """Several (id, delivery) in one transaction: a batch sent side by side."""
         ...
     async def mark_retry(self, message_id: int, available_at: datetime, error: str) -> None: ...
     async def mark_failed(self, message_id: int, error: str) -> None: ...
@@ -139,6 +181,11 @@ class Storage(Protocol):
         marked 'uncertain' and never sent again (a double message is worse than a rare gap)."""
         ...
     async def set_reachable(self, user: str, reachable: bool) -> None: ...
+    async def record_peer_status(self, channel: str, ref: str, status: str, at: datetime,
+                                 error: str | None) -> bool:
+        """What the channel reported about a sent message (one of PEER_STATUSES), found by
+        its channel ref; "failed" also fails the row. False when no row has that ref (yet)."""
+        ...
     async def is_reachable(self, user: str) -> bool: ...
 
     # The scheduler's side.

@@ -22,8 +22,11 @@ import aiosqlite
 
 from bot.core.model import Choice, MessageKind, Session
 from bot.storage.base import (
+    PEER_STATUSES,
+    Delivery,
     DueReminder,
     OutboxMessage,
+    OutboxRow,
     StorageError,
     Timer,
     VersionConflict,
@@ -127,12 +130,13 @@ class SQLiteTransaction:
         return session.evolve(version=session.version + 1)
 
     async def enqueue(self, user: str, kind: MessageKind, locale: str, text: str,
-                      choices: tuple[Choice, ...], now: datetime) -> None:
+                      choices: tuple[Choice, ...], now: datetime, template: str = "",
+                      template_params: tuple[str, ...] = ()) -> None:
+        body = OutboxMessage.body(text, choices, template, template_params)
         self.writes.append((
             "INSERT INTO outbox (user_key, kind, locale, body, created_at, available_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (user, str(kind), locale, OutboxMessage.body(text, choices), _iso(now), _iso(now)),
-            False))
+            (user, str(kind), locale, body, _iso(now), _iso(now)), False))
 
     async def append_transcript(self, user: str, direction: str, text: str,
                                 now: datetime) -> None:
@@ -219,18 +223,19 @@ class SQLiteTransaction:
                     "UPDATE scheduled SET status = ?, done_at = ? WHERE id IN "
                     "(SELECT value FROM json_each(?))", (status, _iso(now), json.dumps(ids)))
 
-    async def enqueue_many(self, messages: list[tuple[str, MessageKind, str, str,
-                                                      tuple[Choice, ...], datetime]]) -> None:
+    async def enqueue_many(self, messages: list[OutboxRow]) -> None:
         await self.flush()
-        bodies: dict[tuple[str, tuple[Choice, ...]], str] = {}  # many users, few texts
+        bodies: dict[tuple[str, tuple[Choice, ...], str, tuple[str, ...]], str] = {}
         stamps: dict[datetime, str] = {}
         rows = []
-        for user, kind, locale, text, choices, at in messages:
-            body = bodies.get((text, choices))
+        for m in messages:  # many users, few texts: each body is encoded once
+            key = (m.text, m.choices, m.template, m.template_params)
+            body = bodies.get(key)
             if body is None:
-                body = bodies[(text, choices)] = OutboxMessage.body(text, choices)
+                body = bodies[key] = OutboxMessage.body(*key)
+            at = m.created_at
             stamp = stamps.get(at) or stamps.setdefault(at, _iso(at))
-            rows.append((user, str(kind), locale, body, stamp, stamp))
+            rows.append((m.user, str(m.kind), m.locale, body, stamp, stamp))
         await self.db.executemany(
             "INSERT INTO outbox (user_key, kind, locale, body, created_at, available_at) "
             "VALUES (?, ?, ?, ?, ?, ?)", rows)
@@ -261,6 +266,17 @@ class SQLiteTransaction:
 
 def inbound_digest(user: str, message_id: str) -> str:
     return hashlib.sha256(f"{user}\x00{message_id}".encode()).hexdigest()
+
+
+def _claimed(row: Any) -> OutboxMessage:
+    body = json.loads(row[4])
+    return OutboxMessage(
+        id=row[0], user=row[1], kind=MessageKind(row[2]), locale=row[3], text=body["text"],
+        choices=tuple(Choice(c["id"], c["label"]) for c in body["choices"]),
+        created_at=_when(row[5]), attempts=row[6] + 1, reachable=bool(row[7]),
+        template=body.get("template", ""), template_params=tuple(body.get("params", ())),
+        last_inbound_at=_when(row[8]) if row[8] else None,
+        second_locale=row[9] if isinstance(row[9], str) else None)
 
 
 def _timer(row: Any) -> Timer:
@@ -336,10 +352,15 @@ class SQLiteStorage:
 
     async def claim_outbox(self, now: datetime, limit: int) -> list[OutboxMessage]:
         async with self.transaction() as tx:
+            # With each row, what a channel may need to choose how to send it: whether the
+            # user can be reached, when they last wrote, and their second language.
             async with tx.db.execute(
                 "SELECT o.id, o.user_key, o.kind, o.locale, o.body, o.created_at, o.attempts, "
-                "COALESCE((SELECT u.reachable FROM users u WHERE u.user_key = o.user_key), 1) "
-                "FROM outbox o WHERE o.status = 'pending' AND o.available_at <= ? "
+                "COALESCE(u.reachable, 1), u.last_seen_at, "
+                "json_extract(ses.data, '$.slots.second_locale') "
+                "FROM outbox o LEFT JOIN users u ON u.user_key = o.user_key "
+                "LEFT JOIN sessions ses ON ses.user_key = o.user_key "
+                "WHERE o.status = 'pending' AND o.available_at <= ? "
                 "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.user_key = o.user_key "
                 "  AND e.id < o.id AND e.status IN ('pending', 'sending')) "
                 "ORDER BY o.id LIMIT ?", (_iso(now), limit)) as cursor:
@@ -349,12 +370,7 @@ class SQLiteStorage:
                 await tx.db.execute(
                     "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
                     (row[0],))
-                body = json.loads(row[4])
-                out.append(OutboxMessage(
-                    id=row[0], user=row[1], kind=MessageKind(row[2]), locale=row[3],
-                    text=body["text"],
-                    choices=tuple(Choice(c["id"], c["label"]) for c in body["choices"]),
-                    created_at=_when(row[5]), attempts=row[6] + 1, reachable=bool(row[7])))
+                out.append(_claimed(row))
             return out
 
     async def _forget_if_erased(self, tx: SQLiteTransaction, message_id: int) -> bool:
@@ -372,7 +388,7 @@ class SQLiteStorage:
                     "UPDATE outbox SET status = 'sent', sent_at = ?, channel_ref = ?, "
                     "body = '{}' WHERE id = ?", (_iso(now), channel_ref, message_id))
 
-    async def mark_sent_many(self, sent: list[tuple[int, str | None]], now: datetime) -> None:
+    async def mark_sent_many(self, sent: list[tuple[int, Delivery]], now: datetime) -> None:
         if not sent:
             return
         async with self.transaction() as tx:
@@ -381,8 +397,33 @@ class SQLiteStorage:
                 "(SELECT 1 FROM users u WHERE u.user_key = outbox.user_key)",
                 (json.dumps([i for i, _ in sent]),))
             await tx.db.executemany(
-                "UPDATE outbox SET status = 'sent', sent_at = ?, channel_ref = ?, body = '{}' "
-                "WHERE id = ?", [(_iso(now), ref, i) for i, ref in sent])
+                "UPDATE outbox SET status = 'sent', sent_at = ?, channel_ref = ?, body = '{}', "
+                "sent_as = ?, fallback_from = ? WHERE id = ?",
+                [(_iso(now), d.ref, d.sent_as, d.fallback_from, i) for i, d in sent])
+
+    async def record_peer_status(self, channel: str, ref: str, status: str, at: datetime,
+                                 error: str | None) -> bool:
+        if status not in PEER_STATUSES:
+            raise ValueError(f"unknown peer status {status!r}")
+        rank = PEER_STATUSES.index(status)
+        # The rank of the stored status, computed in SQL: only a later status replaces it.
+        stored = ("(CASE peer_status WHEN 'sent' THEN 0 WHEN 'delivered' THEN 1 "
+                  "WHEN 'read' THEN 2 WHEN 'failed' THEN 3 ELSE -1 END)")
+        failed = status == "failed"
+        async with self.transaction() as tx:
+            cursor = await tx.db.execute(
+                "SELECT 1 FROM outbox WHERE channel_ref = ? AND user_key LIKE ? LIMIT 1",
+                (ref, f"{channel}:%"))
+            if await cursor.fetchone() is None:
+                return False
+            await tx.db.execute(
+                f"UPDATE outbox SET peer_status = ?, peer_status_at = ?, "
+                f"status = CASE WHEN ? THEN 'failed' ELSE status END, "
+                f"last_error = CASE WHEN ? THEN ? ELSE last_error END "
+                f"WHERE channel_ref = ? AND user_key LIKE ? AND {stored} < ?",
+                (status, _iso(at), failed, failed, (error or "")[:200], ref, f"{channel}:%",
+                 rank))
+            return True
 
     async def mark_retry(self, message_id: int, available_at: datetime, error: str) -> None:
         await self._write("UPDATE outbox SET status = 'pending', available_at = ?, "
@@ -459,7 +500,21 @@ class SQLiteStorage:
         for table in USER_TABLES:
             rows = await self._all(f"SELECT COUNT(*) FROM {table}")
             out[table] = rows[0][0]
+        # Messages sent as another language's template because the user's had none approved.
+        rows = await self._all("SELECT COUNT(*) FROM outbox WHERE fallback_from IS NOT NULL")
+        out["template_fallbacks"] = rows[0][0]
         return out
+
+    async def delivery(self, message_id: int) -> dict[str, Any] | None:
+        """How an outbox row went out, as the channel reported it (for tests and admins)."""
+        rows = await self._all(
+            "SELECT status, channel_ref, peer_status, peer_status_at, sent_as, fallback_from, "
+            "last_error FROM outbox WHERE id = ?", message_id)
+        if not rows:
+            return None
+        keys = ("status", "channel_ref", "peer_status", "peer_status_at", "sent_as",
+                "fallback_from", "last_error")
+        return dict(zip(keys, rows[0], strict=True))
 
     async def rows_about(self, user: str) -> dict[str, int]:
         """How many rows each table holds about a user (used to prove erasure)."""

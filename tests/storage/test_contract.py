@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.core.model import Choice, MessageKind, Session
-from bot.storage.base import VersionConflict
-from bot.storage.sqlite import USER_TABLES, SQLiteStorage
+from bot.storage.base import Delivery, OutboxRow, VersionConflict
+from bot.storage.sqlite import USER_TABLES, SQLiteStorage, migrations
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 U1, U2 = "test:1", "test:2"
@@ -221,5 +221,76 @@ async def test_migrations_are_versioned_and_idempotent(tmp_path: Path) -> None:
     for _ in range(2):
         s = SQLiteStorage(path)
         await s.open()
-        assert await s.schema_version() == 2
+        assert await s.schema_version() == max(v for v, _ in migrations()) >= 3
         await s.close()
+
+
+async def test_a_reminder_keeps_its_template_and_the_claim_says_when_the_user_wrote(
+        store: SQLiteStorage) -> None:
+    async with store.transaction() as tx:
+        await tx.touch_user(U1, T0)
+        await tx.save_session(session(U1, consent=True).with_slot("second_locale", "fr"), T0)
+        await tx.enqueue(U1, MessageKind.REMINDER, "ps", "یادونه", (Choice("stop", "بس"),),
+                         T0, "api_end:30", ("12/03/2026 (۲۱ کب ۱۴۰۴)",))
+        await tx.enqueue_many([OutboxRow(U2, MessageKind.REMINDER, "fr", "Rappel", (), T0,
+                                         "card_end:120", ("12/03/2026",)),
+                               OutboxRow(U2, MessageKind.REPLY, "fr", "plain", (), T0)])
+    first, other = await store.claim_outbox(T0, 10)
+    assert (first.template, first.template_params) == ("api_end:30",
+                                                        ("12/03/2026 (۲۱ کب ۱۴۰۴)",))
+    assert first.last_inbound_at == T0
+    assert first.second_locale == "fr"
+    assert (other.template, other.template_params) == ("card_end:120", ("12/03/2026",))
+    assert other.last_inbound_at is None  # U2 never wrote
+    assert other.second_locale is None
+    await store.mark_sent_many([(first.id, Delivery("wamid.1")), (other.id, Delivery())], T0)
+    (plain,) = await store.claim_outbox(T0, 10)
+    assert (plain.template, plain.template_params) == ("", ())
+
+
+async def test_how_a_message_went_out_is_recorded_and_fallbacks_counted(
+        store: SQLiteStorage) -> None:
+    async with store.transaction() as tx:
+        for user in (U1, U2):
+            await tx.touch_user(user, T0)
+            await tx.enqueue(user, MessageKind.REMINDER, "ps", "x", (), T0, "api_end:7", ())
+    a, b = await store.claim_outbox(T0, 10)
+    await store.mark_sent_many([
+        (a.id, Delivery("wamid.a", "template:relais_api_end_7:fr", fallback_from="ps")),
+        (b.id, Delivery("wamid.b", "template:relais_api_end_7:ps_AF"))], T0)
+    assert (await store.stats())["template_fallbacks"] == 1
+    row = await store.delivery(a.id)
+    assert row is not None
+    assert (row["status"], row["channel_ref"], row["sent_as"], row["fallback_from"]) == (
+        "sent", "wamid.a", "template:relais_api_end_7:fr", "ps")
+
+
+async def test_peer_statuses_move_forward_only_and_a_failure_fails_the_row(
+        store: SQLiteStorage) -> None:
+    async with store.transaction() as tx:
+        for user in ("wa:331", "telegram:9"):
+            await tx.touch_user(user, T0)
+        await tx.enqueue("wa:331", MessageKind.REPLY, "fr", "x", (), T0)
+        await tx.enqueue("telegram:9", MessageKind.REPLY, "fr", "y", (), T0)
+    wa, tg = await store.claim_outbox(T0, 10)
+    await store.mark_sent_many([(wa.id, Delivery("same-ref")), (tg.id, Delivery("same-ref"))],
+                               T0)
+    assert not await store.record_peer_status("wa", "wamid.unknown", "read", T0, None)
+    assert await store.record_peer_status("wa", "same-ref", "read", T0, None)
+    assert await store.record_peer_status("wa", "same-ref", "delivered", T0, None)  # late
+    row = await store.delivery(wa.id)
+    assert row is not None
+    assert (row["status"], row["peer_status"]) == ("sent", "read")
+    later = T0 + timedelta(minutes=1)
+    assert await store.record_peer_status("wa", "same-ref", "failed", later,
+                                          "whatsapp 131026: Message undeliverable")
+    row = await store.delivery(wa.id)
+    assert row is not None
+    assert (row["status"], row["peer_status"], row["last_error"]) == (
+        "failed", "failed", "whatsapp 131026: Message undeliverable")
+    assert row["peer_status_at"] == later.isoformat()
+    untouched = await store.delivery(tg.id)  # another channel's row with the same ref
+    assert untouched is not None
+    assert (untouched["status"], untouched["peer_status"]) == ("sent", None)
+    with pytest.raises(ValueError, match="unknown peer status"):
+        await store.record_peer_status("wa", "same-ref", "deleted", T0, None)
