@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core.model import LOCALES
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -85,6 +87,21 @@ def _url(raw: str) -> str:
     return value
 
 
+def _digits(raw: str) -> str:
+    value = raw.strip()
+    if value and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be digits only (WhatsApp Manager shows it)")
+    return value
+
+
+def _locales(raw: str) -> tuple[str, ...]:
+    values = tuple(v.strip() for v in raw.split(",") if v.strip())
+    unknown = [v for v in values if v not in LOCALES]
+    if unknown:
+        raise ValueError(f"unknown locale {unknown[0]!r}: use some of {', '.join(LOCALES)}")
+    return values
+
+
 def _port(raw: str) -> int:
     value = int(raw)
     if not 0 < value < 65536:
@@ -133,6 +150,24 @@ SPECS: dict[str, Spec] = {
                                      "Messages per second to Telegram, all chats together."),
     "TELEGRAM_CHAT_INTERVAL": Spec(_positive_float, "1",
                                    "Seconds between two messages to the same Telegram chat."),
+    "WHATSAPP_TOKEN": Spec(_secret, "",
+                           "Access token of the WhatsApp Cloud API. Empty: no WhatsApp."),
+    "WHATSAPP_PHONE_NUMBER_ID": Spec(_digits, "",
+                                     "Id of the sending phone number (WhatsApp Manager)."),
+    "WHATSAPP_APP_SECRET": Spec(_secret, "",
+                                "The Meta app's secret: proves webhook calls come from Meta."),
+    "WHATSAPP_VERIFY_TOKEN": Spec(_secret, "",
+                                  "Any long random string, typed again in the webhook settings."),
+    "WHATSAPP_API_BASE": Spec(_url, "https://graph.facebook.com/v25.0",
+                              "The Graph API with its version (tests point it at a local one)."),
+    "WHATSAPP_RATE_PER_SECOND": Spec(_positive_float, "20",
+                                     "Messages per second to WhatsApp, all users together."),
+    "WHATSAPP_CHAT_INTERVAL": Spec(_positive_float, "1",
+                                   "Seconds between two messages to the same WhatsApp user."),
+    "WHATSAPP_TEMPLATE_LOCALES": Spec(_locales, "fr,fa_AF,ar,en",
+                                      "Locales whose reminder templates Meta approved."),
+    "WHATSAPP_TEMPLATES_DIR": Spec(_path, "whatsapp/templates",
+                                   "The reminder templates (python -m bot whatsapp templates)."),
     "WEB_HOST": Spec(str.strip, "127.0.0.1", "Address the web server listens on."),
     "WEB_PORT": Spec(_port, "8080", "Port of the web server (web chat, webhooks, health)."),
     "FLOWS_DIR": Spec(_path, "flows", "Folder of the conversation flows (YAML)."),
@@ -156,6 +191,15 @@ class Settings:
     telegram_webhook_secret: Secret
     telegram_rate_per_second: float
     telegram_chat_interval: float
+    whatsapp_token: Secret
+    whatsapp_phone_number_id: str
+    whatsapp_app_secret: Secret
+    whatsapp_verify_token: Secret
+    whatsapp_api_base: str
+    whatsapp_rate_per_second: float
+    whatsapp_chat_interval: float
+    whatsapp_template_locales: tuple[str, ...]
+    whatsapp_templates_dir: Path
     web_host: str
     web_port: int
     flows_dir: Path
@@ -170,6 +214,12 @@ class Settings:
             if not self.telegram_webhook_secret:
                 raise SettingsError("TELEGRAM_WEBHOOK_SECRET is required when "
                                     "TELEGRAM_MODE=webhook: it proves calls come from Telegram")
+        if self.whatsapp_token:
+            for name in ("WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_APP_SECRET",
+                         "WHATSAPP_VERIFY_TOKEN"):
+                if not getattr(self, name.lower()):
+                    raise SettingsError(f"{name} is required with WHATSAPP_TOKEN: "
+                                        f"{SPECS[name].help}")
 
     @property
     def retention_days(self) -> int:

@@ -51,3 +51,25 @@ def test_env_example_documents_every_setting_with_its_default() -> None:
 def test_secrets_do_not_print() -> None:
     assert "hunter2" not in repr(Secret("hunter2"))
     assert Secret("hunter2") == "hunter2"
+
+
+def test_whatsapp_needs_its_secrets_together() -> None:
+    token = {"WHATSAPP_TOKEN": "EAAG-test"}
+    with pytest.raises(SettingsError, match="WHATSAPP_PHONE_NUMBER_ID"):
+        Settings.from_mapping(token).check_channels()
+    with pytest.raises(SettingsError, match="WHATSAPP_APP_SECRET"):
+        Settings.from_mapping({**token, "WHATSAPP_PHONE_NUMBER_ID": "1234"}).check_channels()
+    complete = Settings.from_mapping({**token, "WHATSAPP_PHONE_NUMBER_ID": "1234",
+                                      "WHATSAPP_APP_SECRET": "app-secret",
+                                      "WHATSAPP_VERIFY_TOKEN": "verify-me"})
+    complete.check_channels()
+    assert "app-secret" not in repr(complete)
+    assert complete.whatsapp_template_locales == ("fr", "fa_AF", "ar", "en")
+
+
+@pytest.mark.parametrize(("name", "value"), [("WHATSAPP_PHONE_NUMBER_ID", "+33 6 12"),
+                                             ("WHATSAPP_TEMPLATE_LOCALES", "fr,prs"),
+                                             ("WHATSAPP_API_BASE", "graph.facebook.com")])
+def test_malformed_whatsapp_settings_are_named(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_mapping({name: value})
