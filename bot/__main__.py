@@ -1,4 +1,5 @@
-"""Command line: `python -m bot {chat, simulate, flows check, flows graph FLOW}`."""
+"""Command line: `python -m bot {run, chat, simulate, classify, ladder, flows check,
+flows graph FLOW, whatsapp templates}`."""
 
 from __future__ import annotations
 
@@ -33,6 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     ladder.add_argument("--contact", action="append", default=[],
                         help="STEP:YYYY-MM-DD[:answered], repeatable")
     ladder.add_argument("--json", action="store_true", help="print JSON")
+    whatsapp = sub.add_parser("whatsapp", help="WhatsApp: the reminder templates")
+    whatsapp_sub = whatsapp.add_subparsers(dest="whatsapp_command", required=True)
+    templates = whatsapp_sub.add_parser(
+        "templates", help="write the reminder templates to submit to Meta, from the flows")
+    templates.add_argument("--out", help="folder (default: WHATSAPP_TEMPLATES_DIR)")
+    templates.add_argument("--check", action="store_true",
+                           help="write nothing; exit 1 if the folder is out of date")
     flows = sub.add_parser("flows", help="check or draw the conversation flows")
     flows_sub = flows.add_subparsers(dest="flows_command", required=True)
     flows_sub.add_parser("check", help="validate flows and translations")
@@ -61,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ladder":
             from bot.ladder_cli import main as ladder_main
             return ladder_main(args.now, args.api_end, args.contact, args.json)
+        if args.command == "whatsapp":
+            return _whatsapp_templates(args.out, args.check)
         if args.command == "classify":
             from bot.classify import main as classify_main
             return classify_main(args.text, args.image, args.json, args.eval_file, args.half)
@@ -76,6 +86,19 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
+
+
+def _whatsapp_templates(out: str | None, check: bool) -> int:
+    from pathlib import Path
+
+    from bot.channels.whatsapp_generate import main as templates_main
+    from bot.content import build_engine, load_content
+
+    settings = Settings.load()
+    engine = build_engine(load_content(settings.flows_dir, settings.locales_dir),
+                          settings.retention_months, settings.timezone)
+    folder = Path(out) if out else settings.whatsapp_templates_dir
+    return templates_main(engine, folder, check)
 
 
 if __name__ == "__main__":
