@@ -1,0 +1,39 @@
+"""`inbox_routes`: the one call that puts the caseworker inbox on the server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from bot.inbox import admin, login, views
+from bot.inbox.accounts import Accounts
+from bot.inbox.app import INBOX, PREFIX, STATIC, Inbox, StaffAction, guard, security_headers
+from bot.inbox.app import templates as make_templates
+from bot.storage.cases import CaseStore
+
+
+def inbox_routes(app: web.Application, store: CaseStore, act: StaffAction,
+                 canned: Sequence[tuple[str, str]], clock: Callable[[], datetime], *,
+                 timezone: tzinfo | None = None) -> None:
+    """Mount the inbox on `app` under /inbox (before the app starts). `canned`: (canned_id,
+    French text) pairs for the picker; `timezone` (default Europe/Paris): where "today" is
+    counted for urgency and where times are shown."""
+    zone = timezone or ZoneInfo("Europe/Paris")
+    inbox = web.Application(middlewares=[guard])
+    inbox[INBOX] = Inbox(store, Accounts(store.storage), act, dict(canned), clock, zone,
+                         make_templates(zone))
+    inbox.on_response_prepare.append(security_headers)
+    inbox.router.add_static("/static/", STATIC, name="static")
+    login.add_routes(inbox.router)
+    views.add_routes(inbox.router)
+    admin.add_routes(inbox.router)
+    # Before the sub-application, whose prefix would otherwise take /inbox itself.
+    app.router.add_get(PREFIX, _to_inbox)
+    app.add_subapp(PREFIX, inbox)
+
+
+async def _to_inbox(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound(f"{PREFIX}/")

@@ -1,0 +1,107 @@
+"""The inbox in a real browser (Debian's chromium, driven by Playwright) against the real
+aiohttp server and a SQLite file: first login, the list, a case, a canned reply, assign, close."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient
+from playwright.async_api import ConsoleMessage, Page, async_playwright
+
+from bot.storage.cases import CaseStore
+from tests.conftest import NOW
+from tests.inbox.conftest import CANNED, Recorder, case_row, new_case, organisation, worker
+from tests.web.test_webchat import CHROMIUM, FLAGS
+
+pytestmark = pytest.mark.slow
+NEW_PASSWORD = "une longue phrase de passe"
+DARI = "سلام، کارت اقامت من ختم شده است"
+
+
+async def _first_login(page: Page, email: str, one_time: str) -> None:
+    await page.get_by_label("Adresse e-mail").fill(email)
+    await page.get_by_label("Mot de passe").fill(one_time)
+    await page.get_by_role("button", name="Se connecter").click()
+    await page.get_by_text("Le mot de passe provisoire ne sert qu'une fois").wait_for()
+    await page.get_by_label("Mot de passe actuel").fill(one_time)
+    await page.get_by_label("Nouveau mot de passe (12 caractères au moins)").fill(NEW_PASSWORD)
+    await page.get_by_label("Nouveau mot de passe, une seconde fois").fill(NEW_PASSWORD)
+    await page.get_by_role("button", name="Enregistrer").click()
+    await page.get_by_text("Votre mot de passe est changé.").wait_for()
+
+
+async def test_a_caseworker_handles_a_case_in_the_browser(
+        client: TestClient, store: CaseStore, act: Recorder, tmp_path: Path) -> None:
+    assert shutil.which(CHROMIUM), "scripts/install-system-packages.sh installs chromium"
+    org = await organisation(store, "Cimade")
+    _, one_time = await worker(store, org, "anne@example.org", password=None)
+    calm = await new_case(store, "telegram:calm", api_end="2026-06-30",
+                          at=NOW - timedelta(days=9))
+    user = "telegram:urgent"
+    urgent = await new_case(store, user, api_end="2026-03-05",
+                            summary="Motif : API expire bientôt.\nDépartement : Rhône (69).")
+    async with store.storage.transaction() as tx:
+        await tx.append_transcript(user, "in", DARI, NOW)
+        await tx.append_transcript(user, "out", "Je transmets votre demande.\nMerci.", NOW)
+
+    errors: list[str] = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = await browser.new_page(viewport={"width": 390, "height": 844})
+
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                errors.append(f"{message.text} {message.location.get('url')}")
+
+        page.on("console", on_console)
+        await page.goto(str(client.make_url("/inbox/")))
+        assert "/inbox/login" in page.url
+        await _first_login(page, "anne@example.org", one_time)
+
+        await page.screenshot(path=str(tmp_path / "inbox-list.png"), full_page=True)
+        links = page.locator("ol.cases li a")
+        assert await links.all_inner_texts() == [f"Cas n° {urgent} · api_expired",
+                                                 f"Cas n° {calm} · api_expired"]
+        assert "urgent" in (await page.locator("ol.cases li").first.get_attribute("class")
+                            or "")
+        await links.first.click()
+        await page.get_by_role("heading", name=f"Cas n° {urgent} · api_expired").wait_for()
+        assert "Département : Rhône (69)." in await page.locator(".summary").inner_text()
+        line = page.locator(".transcript p", has_text=DARI)
+        assert await line.get_attribute("dir") == "auto"
+        assert await line.evaluate("p => getComputedStyle(p).direction") == "rtl"
+
+        await page.get_by_label("Réponse type").select_option("rdv")
+        await page.get_by_role("button", name="Envoyer la réponse type").click()
+        await page.get_by_text("Message envoyé.").wait_for()
+        assert act.calls == [(user, "canned", dict(CANNED)["rdv"], "rdv")]
+        await page.screenshot(path=str(tmp_path / "inbox-open-case.png"), full_page=True)
+
+        await page.get_by_label("Votre message").fill("Bonjour, je vous appelle demain.")
+        await page.get_by_role("button", name="Envoyer", exact=True).click()
+        await page.get_by_text("Message envoyé.").wait_for()
+        assert act.calls[-1] == (user, "reply", "Bonjour, je vous appelle demain.", "")
+
+        await page.get_by_role("button", name="M'attribuer ce cas").click()
+        await page.get_by_text("Le cas vous est attribué.").wait_for()
+        assert await page.locator("#assignee").inner_text() == "anne@example.org"
+
+        await page.get_by_role("button", name="Clore le cas").click()
+        await page.get_by_text("Le cas est clos.").wait_for()
+        assert act.calls[-1] == (user, "close", "", "")
+        assert (await page.locator("#status").inner_text()).startswith("clos le")
+        assert await page.get_by_role("button", name="Envoyer").count() == 0
+        await page.screenshot(path=str(tmp_path / "inbox-case.png"), full_page=True)
+
+        await page.get_by_role("link", name="← Tous les cas").click()
+        await page.get_by_role("link", name="Clos", exact=True).click()
+        assert await page.locator("ol.cases li a").all_inner_texts() == [
+            f"Cas n° {urgent} · api_expired"]
+        await browser.close()
+    status, assignee = await case_row(store, urgent)
+    assert status == "closed"
+    assert assignee is not None
+    assert errors == []  # no content-security-policy violation, no broken asset
