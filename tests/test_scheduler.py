@@ -104,3 +104,64 @@ async def test_retention_erases_users_idle_for_the_period(rt: Runtime) -> None:
     assert erased == 1
     assert set((await rt.storage.rows_about("test:idle")).values()) == {0}
     assert (await rt.storage.rows_about("test:active"))["sessions"] == 1
+
+
+async def test_the_bulk_path_decides_each_reminder_as_the_engine_does(rt: Runtime) -> None:
+    """The day's reminders are decided inside SQLite; the same population decided one by one
+    by Engine.reminder must give the same messages, to the same users."""
+    import json
+
+    from bot.core.model import Session
+
+    today = NOW.date()
+    people = {  # user: (locale, consent, reminders on, kept date, planned date, offset, topic)
+        "test:ok": ("fr", True, True, today + timedelta(7), today + timedelta(7), 7, "api_end"),
+        "test:ar": ("ar", True, True, today + timedelta(2), today + timedelta(2), 2, "api_end"),
+        "test:nolocale": (None, True, True, today, today, 0, "api_end"),
+        "test:card": ("ps", True, True, today + timedelta(120), today + timedelta(120), 120,
+                      "card_end"),
+        "test:noconsent": ("en", False, True, today, today, 0, "api_end"),
+        "test:stopped": ("en", True, False, today, today, 0, "api_end"),
+        "test:changed": ("en", True, True, today + timedelta(30), today, 0, "api_end"),
+        "test:blocked": ("fa_AF", True, True, today, today, 0, "api_end"),
+        "test:notext": ("fr", True, True, today + timedelta(5), today + timedelta(5), 5,
+                        "api_end"),
+    }
+    async with rt.storage.transaction() as tx:
+        for user, (locale, consent, on, kept, planned, offset, topic) in people.items():
+            session = Session(user=user, flow="menu", state="main", locale=locale,
+                              consent=consent, reminders=on).with_slot(topic, kept.isoformat())
+            await tx.touch_user(user, NOW)
+            await tx.save_session(session, NOW)
+            await tx.schedule(user, "reminder", topic, NOW - timedelta(minutes=5),
+                              {"slot": topic, "date": planned.isoformat(),
+                               "offset": str(offset)}, NOW)
+        # Superseded: an older reminder of the same topic is also due; only the later goes.
+        await tx.schedule("test:ok", "reminder", "api_end", NOW - timedelta(days=7),
+                          {"slot": "api_end", "date": (today + timedelta(7)).isoformat(),
+                           "offset": "14"}, NOW)
+        # Erased: a reminder left for a user who is no longer there.
+        await tx.schedule("test:gone", "reminder", "api_end", NOW - timedelta(minutes=5),
+                          {"slot": "api_end", "date": today.isoformat(), "offset": "0"}, NOW)
+    await rt.storage.set_reachable("test:blocked", False)
+    # What Engine.reminder says, one by one.
+    async with rt.storage.transaction() as tx:
+        due = await tx.due_reminders(NOW, 100)
+    expected = set()
+    for item in due:
+        if item.known_user and item.reachable and not item.superseded:
+            message = rt.conversations.engine.reminder(item, NOW)
+            if message is not None:
+                expected.add((item.user, message.locale, message.text))
+    assert {u for u, _, _ in expected} == {"test:ok", "test:ar", "test:nolocale", "test:card"}
+    # The bulk path.
+    assert await rt.scheduler.run_due(NOW) == 4
+    rows = await rt.storage.db.execute_fetchall(
+        "SELECT user_key, locale, body FROM outbox WHERE kind = 'reminder'")
+    assert {(u, loc, json.loads(body)["text"]) for u, loc, body in rows} == expected
+    statuses = await rt.storage.db.execute_fetchall(
+        "SELECT status, COUNT(*) FROM scheduled WHERE name = 'reminder' GROUP BY status")
+    assert dict(statuses) == {"done": 4, "skipped": 7}  # nothing left pending
+    transcript = await rt.storage.db.execute_fetchall(
+        "SELECT COUNT(*) FROM transcript WHERE direction = 'out'")
+    assert transcript[0][0] >= 4

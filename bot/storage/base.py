@@ -69,6 +69,39 @@ class OutboxRow(NamedTuple):
     template_params: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ReminderGroup:
+    """Due date reminders that will say the same words: the same kind (slot and offset), the
+    same date and the same language. A day's 100,000 reminders make a few hundred groups, so
+    the text is written once per group (bot.core.engine.Engine.reminder decides and renders)."""
+
+    slot: str
+    planned: str  # ISO date the reminders were planned for
+    offset: int
+    locale: str | None
+    count: int
+    # What the staging already checked for every member (Engine.reminder's other inputs).
+    consent: bool = True
+    reminders: bool = True
+
+    @property
+    def kept(self) -> str:
+        return self.planned
+
+
+class StagedText(NamedTuple):
+    """The message a group of staged reminders becomes."""
+
+    slot: str
+    planned: str
+    offset: int
+    locale: str | None
+    kind: MessageKind
+    message_locale: str
+    text: str
+    body: str  # OutboxMessage.body of the message
+
+
 @dataclass(frozen=True)
 class Delivery:
     """What a channel says about a message it handed over: its id for it (WhatsApp status
@@ -147,6 +180,16 @@ class Transaction(Protocol):
         ...
     async def finish_timers(self, done: list[int], skipped: list[int], now: datetime
                             ) -> None: ...
+    async def stage_due_reminders(self, now: datetime, limit: int) -> list[ReminderGroup]:
+        """The bulk path: set aside up to `limit` due date reminders (oldest first), decide
+        which may go (known user, consent, reminders on, the date unchanged, reachable, not
+        superseded by a later due reminder of the same topic), and return the groups of those
+        that may. Every staged row is finished by the next `enqueue_staged`."""
+        ...
+    async def enqueue_staged(self, texts: list[StagedText], now: datetime) -> tuple[int, int]:
+        """Write the staged reminders that have a text as outbox and transcript rows, mark
+        them done and the others skipped; (sent, staged)."""
+        ...
     async def enqueue_many(self, messages: list[OutboxRow]) -> None:
         """Outbox rows in bulk."""
         ...

@@ -27,6 +27,8 @@ from bot.storage.base import (
     DueReminder,
     OutboxMessage,
     OutboxRow,
+    ReminderGroup,
+    StagedText,
     StorageError,
     Timer,
     VersionConflict,
@@ -77,6 +79,7 @@ class SQLiteTransaction:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self.db = db
         self.writes: list[Write] = []
+        self._staged = 0  # reminders set aside by stage_due_reminders, not yet finished
 
     async def _call(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
         """Run the buffered writes, then `fn`, in one trip to the database thread."""
@@ -212,6 +215,69 @@ class SQLiteTransaction:
                             consent=None if r[9] is None else bool(r[9]),
                             reminders=bool(r[10]), kept=r[11], reachable=bool(r[12]),
                             superseded=bool(r[13])) for r in rows]
+
+    async def stage_due_reminders(self, now: datetime, limit: int) -> list[ReminderGroup]:
+        await self.flush()
+        until = _iso(now)
+        await self.db.execute("DROP TABLE IF EXISTS temp.due_batch")
+        # Everything is decided inside SQLite: 100,000 rows never travel to Python and back.
+        # The rules are Engine.reminder's; tests/test_scheduler.py checks both paths agree.
+        await self.db.execute(
+            "CREATE TEMP TABLE due_batch AS SELECT s.id, s.user_key, s.topic, "
+            "json_extract(s.payload, '$.date') AS planned, "
+            "CAST(json_extract(s.payload, '$.offset') AS INTEGER) AS days_before, "
+            "json_extract(ses.data, '$.locale') AS locale, "
+            "(ses.user_key IS NOT NULL AND json_extract(ses.data, '$.consent') = 1 "
+            " AND COALESCE(json_extract(ses.data, '$.reminders'), 1) = 1 "
+            " AND json_extract(ses.data, '$.slots.' || s.topic) = "
+            "     json_extract(s.payload, '$.date') "
+            " AND COALESCE(u.reachable, 1) = 1 "
+            " AND NOT EXISTS (SELECT 1 FROM scheduled l WHERE l.user_key = s.user_key "
+            "   AND l.topic = s.topic AND l.status = 'pending' AND l.id != s.id "
+            "   AND l.due_at > s.due_at AND l.due_at <= ?)) AS ok "
+            "FROM scheduled s LEFT JOIN sessions ses ON ses.user_key = s.user_key "
+            "LEFT JOIN users u ON u.user_key = s.user_key "
+            "WHERE s.status = 'pending' AND s.name = 'reminder' AND s.due_at <= ? "
+            "ORDER BY s.due_at, s.id LIMIT ?", (until, until, limit))
+        async with self.db.execute(
+                "SELECT topic, planned, days_before, locale, COUNT(*) FROM due_batch "
+                "WHERE ok GROUP BY topic, planned, days_before, locale") as cursor:
+            groups = [ReminderGroup(r[0], r[1], int(r[2]), r[3], int(r[4]))
+                      for r in await cursor.fetchall()]
+        async with self.db.execute("SELECT COUNT(*) FROM due_batch") as cursor:
+            row = await cursor.fetchone()
+        self._staged = int(row[0]) if row else 0
+        return groups
+
+    async def enqueue_staged(self, texts: list[StagedText], now: datetime) -> tuple[int, int]:
+        await self.flush()
+        stamp = _iso(now)
+        await self.db.execute("DROP TABLE IF EXISTS temp.staged_texts")
+        await self.db.execute(
+            "CREATE TEMP TABLE staged_texts (topic TEXT, planned TEXT, days_before INTEGER, "
+            "locale TEXT, kind TEXT, message_locale TEXT, text TEXT, body TEXT)")
+        await self.db.executemany(
+            "INSERT INTO staged_texts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(t.slot, t.planned, t.offset, t.locale, str(t.kind), t.message_locale, t.text,
+              t.body) for t in texts])
+        going = ("FROM due_batch b JOIN staged_texts t ON t.topic = b.topic "
+                 "AND t.planned = b.planned AND t.days_before = b.days_before "
+                 "AND t.locale IS b.locale WHERE b.ok")
+        cursor = await self.db.execute(
+            "INSERT INTO outbox (user_key, kind, locale, body, created_at, available_at) "
+            f"SELECT b.user_key, t.kind, t.message_locale, t.body, ?, ? {going} "
+            "ORDER BY b.rowid", (stamp, stamp))
+        sent = cursor.rowcount
+        # Reminders go only to consenting users: their transcript is kept.
+        await self.db.execute(
+            "INSERT INTO transcript (user_key, direction, at, text) "
+            f"SELECT b.user_key, 'out', ?, t.text {going} ORDER BY b.rowid", (stamp,))
+        await self.db.execute(
+            "UPDATE scheduled SET done_at = ?, status = CASE WHEN id IN "
+            f"(SELECT b.id {going}) THEN 'done' ELSE 'skipped' END "
+            "WHERE id IN (SELECT id FROM due_batch)", (stamp,))
+        staged, self._staged = self._staged, 0
+        return sent, staged
 
     async def finish_timers(self, done: list[int], skipped: list[int], now: datetime) -> None:
         await self.flush()
