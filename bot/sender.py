@@ -87,6 +87,7 @@ class Sender:
         self.policy = policy or RetryPolicy()
         self.batch = batch
         self._wake = asyncio.Event()
+        self._soonest: float | None = None  # when a message a rate limit deferred is ready
 
     def wake(self) -> None:
         """Called when a turn committed new messages."""
@@ -116,6 +117,8 @@ class Sender:
             wait = limiter.reserve(chat, time.monotonic())
             if wait > 0:  # this chat must wait: the others go on meanwhile
                 await self.storage.defer(message.id, now + timedelta(seconds=wait))
+                ready = time.monotonic() + wait
+                self._soonest = ready if self._soonest is None else min(self._soonest, ready)
                 return
             if wait < 0:  # the overall rate: a short pause, the slot is reserved
                 await asyncio.sleep(-wait)
@@ -155,13 +158,19 @@ class Sender:
             # Cleared before draining: a turn that commits during the drain sets it again,
             # and its messages go out at once rather than after the idle wait.
             self._wake.clear()
+            self._soonest = None
             try:
                 await self.drain()
             except Exception:  # keep the loop alive; the row stays in the outbox
                 log.exception("sender loop error")
+            # A turn's second message, held a moment by the per-chat limit, goes as soon as
+            # the limit allows rather than at the next idle look.
+            timeout = idle_seconds
+            if self._soonest is not None:
+                timeout = min(timeout, max(self._soonest - time.monotonic(), 0.0))
             waiter = asyncio.ensure_future(self._wake.wait())
             stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({waiter, stopper}, timeout=idle_seconds,
+            await asyncio.wait({waiter, stopper}, timeout=timeout,
                                return_when=asyncio.FIRST_COMPLETED)
             for task in (waiter, stopper):
                 task.cancel()

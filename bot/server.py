@@ -2,7 +2,8 @@
 scheduler running beside it.
 
 Telegram runs by long polling (no public address needed) or by webhook (`/telegram/webhook`,
-checked against TELEGRAM_WEBHOOK_SECRET). Shutting down stops taking updates, lets the turn in
+checked against TELEGRAM_WEBHOOK_SECRET). WhatsApp calls `/whatsapp/webhook`, signed with the
+app secret. Shutting down stops taking updates, lets the turn in
 progress finish, and leaves unsent messages in the outbox for the next start.
 """
 
@@ -19,6 +20,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.channels.base import Channel
+from bot.channels.graph import GraphAPI
 from bot.channels.telegram import (
     NAME as TELEGRAM,
 )
@@ -30,11 +32,15 @@ from bot.channels.telegram import (
 )
 from bot.channels.webchat import NAME as WEB
 from bot.channels.webchat import WebChatChannel, WebChatEndpoint
+from bot.channels.whatsapp import NAME as WHATSAPP
+from bot.channels.whatsapp import WhatsAppChannel
+from bot.channels.whatsapp_templates import TemplateBook, TemplateError
+from bot.channels.whatsapp_webhook import WhatsAppWebhook
 from bot.clock import Clock, SystemClock
 from bot.core.model import LOCALES, Inbound
 from bot.runtime import Runtime
 from bot.sender import RateLimit
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
@@ -60,11 +66,26 @@ class Server:
         if settings.telegram_bot_token:
             self.bot = make_bot(settings.telegram_bot_token, settings.telegram_api_base)
             self.channels[TELEGRAM] = TelegramChannel(self.bot)
+        self.graph: GraphAPI | None = None
+        if settings.whatsapp_token:
+            self.graph = GraphAPI(settings.whatsapp_api_base, settings.whatsapp_token,
+                                  settings.whatsapp_phone_number_id)
+            self.channels[WHATSAPP] = WhatsAppChannel(
+                self.graph, _templates(settings), self.clock, settings.whatsapp_template_locales)
         limits = {TELEGRAM: RateLimit(settings.telegram_rate_per_second,
-                                      settings.telegram_chat_interval)}
+                                      settings.telegram_chat_interval),
+                  WHATSAPP: RateLimit(settings.whatsapp_rate_per_second,
+                                      settings.whatsapp_chat_interval)}
         self.runtime = Runtime.build(settings, self.clock, self.channels, limits=limits)
         if self.bot is not None:
             self.dispatcher = TelegramInbound(self.bot, self.handle).dispatcher()
+        self.whatsapp: WhatsAppWebhook | None = None
+        if self.graph is not None:
+            self.whatsapp = WhatsAppWebhook(
+                self.graph, self.handle, self.runtime.storage.record_peer_status, self.clock,
+                app_secret=settings.whatsapp_app_secret,
+                verify_token=settings.whatsapp_verify_token,
+                phone_number_id=settings.whatsapp_phone_number_id)
         self.stop = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
 
@@ -89,6 +110,8 @@ class Server:
             SimpleRequestHandler(dispatcher=self.dispatcher, bot=self.bot,
                                  secret_token=self.settings.telegram_webhook_secret
                                  ).register(app, path=WEBHOOK_PATH)
+        if self.whatsapp is not None:
+            self.whatsapp.register(app)
         app.cleanup_ctx.append(self._lifecycle)
         return app
 
@@ -123,9 +146,13 @@ class Server:
         if self.dispatcher is not None and self.settings.telegram_mode == "polling":
             with contextlib.suppress(RuntimeError):  # polling had not started
                 await self.dispatcher.stop_polling()
+        if self.whatsapp is not None:
+            await self.whatsapp.drain(statuses=False)  # accepted messages are answered
         await asyncio.gather(*self.tasks, return_exceptions=True)
         if self.bot is not None:
             await self.bot.session.close()
+        if self.graph is not None:
+            await self.graph.close()
         await self.runtime.close()
 
     async def _start_telegram(self) -> None:
@@ -149,6 +176,13 @@ class Server:
         assert self.dispatcher is not None
         await self.dispatcher.start_polling(self.bot, handle_signals=False,
                                             close_bot_session=False, polling_timeout=10)
+
+
+def _templates(settings: Settings) -> TemplateBook:
+    try:
+        return TemplateBook.load(settings.whatsapp_templates_dir)
+    except TemplateError as exc:
+        raise SettingsError(f"WHATSAPP_TEMPLATES_DIR: {exc}") from exc
 
 
 def main() -> int:

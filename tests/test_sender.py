@@ -130,3 +130,29 @@ async def test_what_a_channel_reports_is_recorded_with_the_row(storage: SQLiteSt
     assert (delivery["channel_ref"], delivery["sent_as"], delivery["fallback_from"]) == (
         f"wamid.{row[0]}", "template:relais_api_end_7:fr", "ps")
     assert (await storage.stats())["template_fallbacks"] == 1
+
+
+async def test_a_message_held_by_the_chat_limit_goes_when_the_limit_allows(
+        storage: SQLiteStorage, channel: RecordingChannel) -> None:
+    import asyncio
+    import time
+
+    from bot.clock import SystemClock
+    from bot.sender import RateLimit
+
+    sender = Sender(storage, {"test": channel}, SystemClock(),
+                    limits={"test": RateLimit(per_second=1000, chat_interval=0.3)})
+    await _enqueue(storage, "test:a", "first", "second")
+    stop = asyncio.Event()
+    started = time.monotonic()
+    loop = asyncio.create_task(sender.run(stop, idle_seconds=30))  # no idle look meanwhile
+    try:
+        for _ in range(100):
+            if len(channel.sent) == 2:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await loop
+    assert [m.text for m in channel.sent] == ["first", "second"]
+    assert 0.25 < time.monotonic() - started < 2  # the interval, not the idle wait
