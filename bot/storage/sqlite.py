@@ -36,7 +36,7 @@ from bot.storage.base import (
 
 #: Tables that hold rows about a user; `erase_user` clears every one of them.
 USER_TABLES = ("sessions", "outbox", "scheduled", "transcript", "handoff_requests",
-               "users")
+               "cases", "users")
 
 
 def _iso(moment: datetime) -> str:

@@ -10,6 +10,7 @@ import pytest
 
 from bot.core.model import Choice, MessageKind, Session
 from bot.storage.base import Delivery, OutboxRow, VersionConflict
+from bot.storage.cases import open_case
 from bot.storage.sqlite import USER_TABLES, SQLiteStorage, migrations
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -183,6 +184,7 @@ async def test_erase_user_leaves_no_row_in_any_table(store: SQLiteStorage) -> No
             await tx.append_transcript(user, "in", "mon histoire", T0)
             await tx.schedule(user, "api", "api_end", T0, {}, T0)
             await tx.record_handoff_request(user, "user_request", T0)
+            await open_case(tx, user, "user_request", "Demande d'aide", None, "fr", T0)
     tables = await store.tables_with_user_key()
     assert set(tables) >= {"sessions", "outbox", "transcript", "scheduled", "users"}
     assert set(tables) == set(USER_TABLES)  # a new table with user data must be erased too
