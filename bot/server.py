@@ -82,7 +82,7 @@ class Server:
         self.whatsapp: WhatsAppWebhook | None = None
         if self.graph is not None:
             self.whatsapp = WhatsAppWebhook(
-                self.graph, self.handle, self.runtime.storage.record_peer_status, self.clock,
+                self.graph, self.handle, self.runtime.storage.record_peer_status,
                 app_secret=settings.whatsapp_app_secret,
                 verify_token=settings.whatsapp_verify_token,
                 phone_number_id=settings.whatsapp_phone_number_id)

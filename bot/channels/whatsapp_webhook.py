@@ -30,7 +30,6 @@ from aiohttp import web
 from bot.channels.base import DeliveryError
 from bot.channels.graph import GraphAPI
 from bot.channels.whatsapp import NAME
-from bot.clock import Clock
 from bot.core.model import Inbound, InboundKind
 from bot.ocr import read_screenshot
 from bot.storage.base import PEER_STATUSES
@@ -149,13 +148,11 @@ def _choice(message: dict[str, Any]) -> str | None:
 
 
 class WhatsAppWebhook:
-    def __init__(self, graph: GraphAPI, handle: Handle, record_status: RecordStatus,
-                 clock: Clock, *, app_secret: str, verify_token: str,
-                 phone_number_id: str) -> None:
+    def __init__(self, graph: GraphAPI, handle: Handle, record_status: RecordStatus, *,
+                 app_secret: str, verify_token: str, phone_number_id: str) -> None:
         self.graph = graph
         self.handle = handle
         self.record_status = record_status
-        self.clock = clock
         self.app_secret = app_secret
         self.verify_token = verify_token
         self.phone_number_id = phone_number_id

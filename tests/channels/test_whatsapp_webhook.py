@@ -45,7 +45,7 @@ async def setup() -> AsyncIterator[tuple[FakeGraphAPI, WhatsAppWebhook, Recorder
     fake.base_url = str(graph_server.make_url("")).rstrip("/")
     api = GraphAPI(f"{fake.base_url}/{VERSION}", fake.token, fake.phone_number_id)
     recorder = Recorder()
-    webhook = WhatsAppWebhook(api, recorder.handle, recorder.status, fake.clock,
+    webhook = WhatsAppWebhook(api, recorder.handle, recorder.status,
                               app_secret=fake.app_secret, verify_token=fake.verify_token,
                               phone_number_id=fake.phone_number_id)
     app = web.Application()
