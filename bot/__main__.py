@@ -1,5 +1,5 @@
 """Command line: `python -m bot {run, chat, simulate, classify, ladder, flows check,
-flows graph FLOW, whatsapp templates}`."""
+flows graph FLOW, whatsapp templates, caseworker add|reset}`."""
 
 from __future__ import annotations
 
@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    raw = sys.argv[1:] if argv is None else argv
+    if raw and raw[0] == "caseworker":  # its own parser: `python -m bot caseworker --help`
+        from bot.caseworker_cli import main as caseworker_main
+        return caseworker_main(raw[1:])
     args = _parser().parse_args(argv)
     try:
         level = Settings.load().log_level

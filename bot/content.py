@@ -24,6 +24,7 @@ from bot.core.i18n import Catalog, Translation, Translator
 from bot.core.ladder import Ladder, parse_ladder
 from bot.core.letters import parse_letters
 from bot.core.model import LOCALES, SOURCE_LOCALE
+from bot.core.office import OfficeHours
 from bot.core.recognise import EMPTY_LEXICON, Lexicon, Recogniser
 from bot.core.registry import REGISTRY, Registry
 from bot.core.reminders import ReminderPolicy
@@ -177,14 +178,14 @@ def load_content(flows_dir: Path, locales_dir: Path) -> Content:
 
 
 def build_engine(content: Content, retention_months: int, timezone: tzinfo,
-                 registry: Registry = REGISTRY, policy: ReminderPolicy | None = None
-                 ) -> Engine:
+                 registry: Registry = REGISTRY, policy: ReminderPolicy | None = None,
+                 office: OfficeHours | None = None) -> Engine:
     recogniser = build_recogniser(content.problems, content.reports, content.catalogs,
                                   content.lexicon)
     return Engine(content.flows, content.commands, content.catalogs, registry=registry,
                   constants={"retention_months": str(retention_months)}, tz=timezone,
                   recogniser=recogniser, catalogue=content.problems, reminder_policy=policy,
-                  support=content.support)
+                  support=content.support, office=office)
 
 
 def load_sources(flows_dir: Path) -> dict[str, Any]:

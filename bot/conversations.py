@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import enum
 import logging
+import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
+from types import MappingProxyType
 
 from bot.core.engine import Engine, Turn
 from bot.core.events import (
+    CaseClosed,
     FlowFailed,
     HandoffRequested,
     InputRejected,
     MessageCreated,
+    OrganisationChosen,
+    RelayedToCaseworker,
     RemindersCancelled,
     ReminderScheduled,
     UserErased,
@@ -68,6 +73,22 @@ class Conversations:
         self._on_committed()
         return Outcome.ACCEPTED
 
+    async def staff(self, user: str, action: str, text: str, canned: str,
+                    now: datetime | None = None) -> None:
+        """A caseworker's action from the inbox ("reply", "canned" or "close"), run as a turn
+        of the user's conversation: the engine says it in the user's language. It is not the
+        user's own activity, so their last-seen time is left alone."""
+        moment = now or datetime.now(UTC)
+        inbound = Inbound(user=user, message_id=f"staff:{uuid.uuid4().hex}",
+                          kind=InboundKind.STAFF,
+                          payload=MappingProxyType({"action": action, "text": text,
+                                                    "canned": canned}))
+        async with self.locks.hold(user), self.storage.transaction() as tx:
+            if await tx.load_session(user) is None:
+                raise LookupError("this person erased their data")
+            await self._turn(tx, inbound, moment)
+        self._on_committed()
+
     async def fire_timer(self, timer: Timer, now: datetime) -> Outcome:
         """Bring a due timer back into the engine; taking it and its turn are one transaction,
         so a timer becomes exactly one set of messages, even across a crash."""
@@ -99,11 +120,18 @@ class Conversations:
         else:
             saved = turn.session.evolve(version=before.version if before else 0)
             await tx.save_session(saved, now)
-        keep_transcript = not erased and turn.session.consent is True
+        # With consent, or while a caseworker has the conversation (the user agreed to share
+        # it): the caseworker reads it in the inbox.
+        shared = turn.session.case_open or (before is not None and before.case_open)
+        keep_transcript = not erased and (turn.session.consent is True or shared)
         # A password or code the user sent by mistake is answered, never written down.
         secret = any(isinstance(e, InputRejected) and e.reason == "secret" for e in turn.events)
         if keep_transcript and not secret and inbound.kind is InboundKind.TEXT and inbound.text:
             await tx.append_transcript(user, "in", inbound.text, now)
+        relayed = any(isinstance(e, RelayedToCaseworker) for e in turn.events)
+        if relayed and inbound.kind is InboundKind.PHOTO and not erased:
+            # The screenshot's text, read and redacted at the edge; the image is not kept.
+            await tx.append_transcript(user, "in", f"[capture d'écran] {inbound.text}", now)
         for event in turn.events:
             if isinstance(event, MessageCreated):
                 await tx.enqueue(user, event.kind, event.locale, event.text, event.choices, now,
@@ -117,6 +145,13 @@ class Conversations:
                 await tx.cancel_timers(user, event.topic)
             elif isinstance(event, HandoffRequested) and not erased:
                 await tx.record_handoff_request(user, event.reason, now)
+                await tx.open_case(user, event.reason, event.summary, event.api_end,
+                                   event.locale, now)
+            elif isinstance(event, CaseClosed) and not erased:
+                await tx.close_cases(user, now)
+            elif isinstance(event, OrganisationChosen) and not erased:
+                if not await tx.set_organisation(user, event.code):
+                    log.info("a start link named an unknown organisation")
             elif isinstance(event, FlowFailed):
                 # No user text in logs: the flow, the state and the error's type are enough.
                 log.warning("flow failed in %s.%s: %s", event.flow, event.state,

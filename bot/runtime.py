@@ -38,9 +38,11 @@ class Runtime:
         policy = ReminderPolicy(hour=settings.reminder_hour, quiet_start=settings.quiet_hours[0],
                                 quiet_end=settings.quiet_hours[1])
         engine = build_engine(load_content(settings.flows_dir, settings.locales_dir),
-                              settings.retention_months, settings.timezone, registry, policy)
+                              settings.retention_months, settings.timezone, registry, policy,
+                              settings.office_hours)
         storage = SQLiteStorage(database or settings.database_path,
-                                synchronous=settings.sqlite_synchronous)
+                                synchronous=settings.sqlite_synchronous,
+                                default_org=settings.default_organisation)
         sender = Sender(storage, channels, clock, limits=limits)
         conversations = Conversations(storage, engine, on_committed=sender.wake)
         scheduler = Scheduler(storage, conversations, clock,

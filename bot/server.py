@@ -38,9 +38,11 @@ from bot.channels.whatsapp_templates import TemplateBook, TemplateError
 from bot.channels.whatsapp_webhook import WhatsAppWebhook
 from bot.clock import Clock, SystemClock
 from bot.core.model import LOCALES, Inbound
+from bot.inbox import inbox_routes
 from bot.runtime import Runtime
 from bot.sender import RateLimit
 from bot.settings import Settings, SettingsError
+from bot.storage.cases import CaseStore
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
@@ -112,6 +114,11 @@ class Server:
                                  ).register(app, path=WEBHOOK_PATH)
         if self.whatsapp is not None:
             self.whatsapp.register(app)
+        # The caseworkers' inbox: their replies run as turns of the user's conversation.
+        inbox_routes(app, CaseStore(self.runtime.storage,
+                                    default_org=self.settings.default_organisation or None),
+                     self.runtime.conversations.staff, self.runtime.engine.canned_replies(),
+                     self.clock.now, timezone=self.settings.timezone)
         app.cleanup_ctx.append(self._lifecycle)
         return app
 

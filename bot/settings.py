@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.model import LOCALES
+from bot.core.office import OfficeHours
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,6 +103,20 @@ def _locales(raw: str) -> tuple[str, ...]:
     return values
 
 
+def _office_hours(raw: str) -> OfficeHours:
+    try:
+        return OfficeHours.parse(raw.strip())
+    except ValueError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _org_code(raw: str) -> str:
+    code = raw.strip()
+    if code and not all(ch.isalnum() or ch in "-_" for ch in code):
+        raise ValueError(f"{raw!r}: an organisation code is letters, digits, - and _")
+    return code
+
+
 def _port(raw: str) -> int:
     value = int(raw)
     if not 0 < value < 65536:
@@ -168,6 +183,12 @@ SPECS: dict[str, Spec] = {
                                       "Locales whose reminder templates Meta approved."),
     "WHATSAPP_TEMPLATES_DIR": Spec(_path, "whatsapp/templates",
                                    "The reminder templates (python -m bot whatsapp templates)."),
+    "OFFICE_HOURS": Spec(_office_hours, "mon-fri 09:00-17:00",
+                         "When caseworkers answer (French public holidays are closed); "
+                         "users who ask for a person are told when to expect an answer."),
+    "DEFAULT_ORGANISATION": Spec(_org_code, "",
+                                 "Code of the organisation that gets the cases of users who "
+                                 "came through no association's link. Empty: the first one."),
     "WEB_HOST": Spec(str.strip, "127.0.0.1", "Address the web server listens on."),
     "WEB_PORT": Spec(_port, "8080", "Port of the web server (web chat, webhooks, health)."),
     "FLOWS_DIR": Spec(_path, "flows", "Folder of the conversation flows (YAML)."),
@@ -200,6 +221,8 @@ class Settings:
     whatsapp_chat_interval: float
     whatsapp_template_locales: tuple[str, ...]
     whatsapp_templates_dir: Path
+    office_hours: OfficeHours
+    default_organisation: str
     web_host: str
     web_port: int
     flows_dir: Path

@@ -13,6 +13,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from types import MappingProxyType
 
 from aiohttp import WSMsgType, web
 
@@ -65,6 +66,9 @@ class WebChatEndpoint:
         token = request.query.get("token", "")
         if not _TOKEN.match(token):
             raise web.HTTPBadRequest(text="a token of 16 to 64 letters, digits, - or _")
+        org = request.query.get("org", "")
+        if org and not _ID.match(org):
+            raise web.HTTPBadRequest(text="an organisation code of letters, digits, - or _")
         ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME)
         await ws.prepare(request)
         self.channel.sockets[token].add(ws)
@@ -74,7 +78,7 @@ class WebChatEndpoint:
             async for frame in ws:
                 if frame.type != WSMsgType.TEXT:
                     continue
-                inbound = _inbound(user, frame.data)
+                inbound = _inbound(user, frame.data, org)
                 if inbound is None:
                     await ws.send_str(json.dumps({"type": "error", "error": "bad frame"}))
                     continue
@@ -87,7 +91,7 @@ class WebChatEndpoint:
         return ws
 
 
-def _inbound(user: str, data: str) -> Inbound | None:
+def _inbound(user: str, data: str, org: str = "") -> Inbound | None:
     try:
         frame = json.loads(data)
     except json.JSONDecodeError:
@@ -95,9 +99,11 @@ def _inbound(user: str, data: str) -> Inbound | None:
     if not isinstance(frame, dict) or not _ID.match(str(frame.get("id", ""))):
         return None
     message_id = str(frame["id"])
+    # The engine reads the organisation only on a user's first message.
+    payload = MappingProxyType({"org": org} if org else {})
     if frame.get("type") == "text" and isinstance(frame.get("text"), str):
         return Inbound(user=user, message_id=message_id, kind=InboundKind.TEXT,
-                       text=frame["text"])
+                       text=frame["text"], payload=payload)
     if frame.get("type") == "choice" and isinstance(frame.get("choice"), str):
         return Inbound.choice_tap(user, message_id, frame["choice"][:64])
     return None

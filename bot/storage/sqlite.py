@@ -76,8 +76,9 @@ class SQLiteTransaction:
     next read or with the commit: a turn then costs four trips to that thread instead of a
     dozen (each is about 0.1 ms, and turns wait for one another on the one connection)."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, default_org: str | None = None) -> None:
         self.db = db
+        self.default_org = default_org  # the organisation of users who came through no link
         self.writes: list[Write] = []
         self._staged = 0  # reminders set aside by stage_due_reminders, not yet finished
 
@@ -314,6 +315,25 @@ class SQLiteTransaction:
             [(user, direction, stamps.get(at) or stamps.setdefault(at, _iso(at)), text)
              for user, direction, text, at in rows])
 
+    # -- cases (the caseworker inbox: bot/storage/cases.py) ---------------------------------
+
+    async def open_case(self, user: str, reason: str, summary: str, api_end: str | None,
+                        locale: str, now: datetime) -> int:
+        from bot.storage import cases  # cases.py builds on this module
+
+        return await cases.open_case(self, user, reason, summary, api_end, locale, now,
+                                     default_org=self.default_org)
+
+    async def close_cases(self, user: str, now: datetime) -> None:
+        from bot.storage import cases
+
+        await cases.close_cases(self, user, now)
+
+    async def set_organisation(self, user: str, code: str) -> bool:
+        from bot.storage import cases
+
+        return await cases.set_organisation(self, user, code)
+
     async def record_handoff_request(self, user: str, reason: str, now: datetime) -> None:
         await self.flush()
         await self.db.execute(
@@ -351,9 +371,11 @@ def _timer(row: Any) -> Timer:
 
 
 class SQLiteStorage:
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL",
+                 default_org: str | None = None) -> None:
         self.path = str(path)
         self.synchronous = synchronous
+        self.default_org = default_org or None
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
@@ -397,7 +419,7 @@ class SQLiteStorage:
     async def transaction(self) -> AsyncIterator[SQLiteTransaction]:
         async with self._lock:
             await self.db.execute("BEGIN IMMEDIATE")
-            tx = SQLiteTransaction(self.db)
+            tx = SQLiteTransaction(self.db, self.default_org)
             try:
                 yield tx
                 await tx._call(lambda conn: conn.execute("COMMIT"))

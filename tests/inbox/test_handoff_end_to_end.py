@@ -1,0 +1,99 @@
+"""A handoff end to end, in one real server and one real browser: a person on the web chat,
+in Pashto, through an association's embed link, asks for a person; a caseworker of that
+association logs in to the inbox, reads the French summary, sends a ready reply that the
+person receives in Pashto, and closes the case; the person is back with the assistant."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from playwright.async_api import Page, async_playwright
+
+from bot.core.text import for_display
+from bot.server import Server
+from bot.settings import Settings
+from bot.storage.cases import CaseStore
+from tests.inbox.conftest import PASSWORD, organisation, worker
+from tests.web.test_webchat import CHROMIUM, FLAGS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[tuple[Server, TestClient]]:
+    server = Server(Settings.from_mapping({"DATABASE_PATH": str(tmp_path / "e2e.sqlite3")}))
+    client = TestClient(TestServer(server.app(), host="127.0.0.1"))
+    await client.start_server()
+    yield server, client
+    await client.close()
+
+
+async def _tap_last(page: Page, index: int) -> None:
+    """Tap a button of the latest message by its position (labels are in Pashto)."""
+    buttons = page.locator(".bubble.bot").last.locator("button")
+    await buttons.nth(index).click()
+
+
+async def _bot_says(page: Page, text: str) -> None:
+    await page.locator(".bubble.bot", has_text=text).last.wait_for()
+
+
+async def test_a_caseworker_answers_a_pashto_speaker_from_the_inbox(
+        served: tuple[Server, TestClient], tmp_path: Path) -> None:
+    assert shutil.which(CHROMIUM), "scripts/install-system-packages.sh installs chromium"
+    server, client = served
+    engine = server.runtime.engine
+    store = CaseStore(server.runtime.storage)
+    org = await organisation(store, "Cimade Nice")
+    other = await organisation(store, "Autre association")
+    await worker(store, org, "anne@example.org")
+
+    def pashto(key: str) -> str:
+        # As shown: Latin runs isolated, each line marked right to left.
+        shown = for_display(engine.translator.render(engine.named[key], "ps").text, "ps")
+        return shown.lstrip("\u200f")
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        person = await browser.new_page(viewport={"width": 390, "height": 800})
+        await person.goto(str(client.make_url(f"/?org={org.code}")))
+        await person.locator(".bubble.bot button").nth(2).click()  # fr, fa_af, ps...
+        await _bot_says(person, "ANEF")
+        await _tap_last(person, 0)  # agree to keep the dates
+        await person.locator("#text").fill("/human")
+        await person.locator("#text").press("Enter")
+        await _tap_last(person, 0)  # agree to share with the association
+        await person.locator("#text").fill("زما API ختم شوی، مرسته وکړئ")
+        await person.locator("#text").press("Enter")
+        await _bot_says(person, pashto("handoff.relayed")[:20])
+
+        desk = await browser.new_page(viewport={"width": 390, "height": 844})
+        await desk.goto(str(client.make_url("/inbox/")))
+        await desk.get_by_label("Adresse e-mail").fill("anne@example.org")
+        await desk.get_by_label("Mot de passe").fill(PASSWORD)
+        await desk.get_by_role("button", name="Se connecter").click()
+        await desk.locator("ol.cases li a").first.click()
+        summary = await desk.locator(".summary").inner_text()
+        assert "Langue : pachto" in summary
+        assert "زما API ختم شوی" in await desk.locator(".transcript").inner_text()
+        await desk.get_by_label("Réponse type").select_option("screenshot")
+        await desk.get_by_role("button", name="Envoyer la réponse type").click()
+        await desk.get_by_text("Message envoyé.").wait_for()
+
+        # The person reads the ready reply in Pashto.
+        await _bot_says(person, pashto("canned.screenshot")[:25])
+        await person.screenshot(path=str(tmp_path / "handoff-pashto.png"))
+
+        await desk.get_by_role("button", name="Clore le cas").click()
+        await desk.get_by_text("Le cas est clos.").wait_for()
+        await _bot_says(person, pashto("handoff.closed")[:20])
+        await browser.close()
+
+    rows = await server.runtime.storage.db.execute_fetchall(
+        "SELECT org_id, status FROM cases")
+    assert [(r[0], r[1]) for r in rows] == [(org.id, "closed")]  # never the other association
+    assert other.id != org.id
