@@ -21,6 +21,7 @@ from typing import Any
 import aiosqlite
 
 from bot.core.model import Choice, MessageKind, Session
+from bot.core.params import DATE_SLOTS
 from bot.storage.base import (
     PEER_STATUSES,
     Delivery,
@@ -122,15 +123,17 @@ class SQLiteTransaction:
     async def save_session(self, session: Session, now: datetime) -> Session:
         """Buffered; a version conflict is raised at the latest by the commit, which then
         rolls the whole turn back."""
-        data = json.dumps(session.to_json(), ensure_ascii=False)
+        data, *facts = session_columns(session)
         if session.version == 0:
             self.writes.append(("INSERT OR IGNORE INTO sessions (user_key, data, version, "
-                                "updated_at) VALUES (?, ?, 1, ?)",
-                                (session.user, data, _iso(now)), True))
+                                "updated_at, locale, consent, reminders, dates) "
+                                "VALUES (?, ?, 1, ?, ?, ?, ?, ?)",
+                                (session.user, data, _iso(now), *facts), True))
         else:
             self.writes.append(("UPDATE sessions SET data = ?, version = version + 1, "
-                                "updated_at = ? WHERE user_key = ? AND version = ?",
-                                (data, _iso(now), session.user, session.version), True))
+                                "updated_at = ?, locale = ?, consent = ?, reminders = ?, "
+                                "dates = ? WHERE user_key = ? AND version = ?",
+                                (data, _iso(now), *facts, session.user, session.version), True))
         return session.evolve(version=session.version + 1)
 
     async def enqueue(self, user: str, kind: MessageKind, locale: str, text: str,
@@ -200,9 +203,8 @@ class SQLiteTransaction:
         async with self.db.execute(
             "SELECT s.id, s.user_key, s.name, s.topic, s.due_at, "
             "json_extract(s.payload, '$.date'), json_extract(s.payload, '$.offset'), "
-            "ses.user_key IS NOT NULL, json_extract(ses.data, '$.locale'), "
-            "json_extract(ses.data, '$.consent'), json_extract(ses.data, '$.reminders'), "
-            "json_extract(ses.data, '$.slots.' || s.topic), "
+            "ses.user_key IS NOT NULL, ses.locale, ses.consent, ses.reminders, "
+            "json_extract(ses.dates, '$.' || s.topic), "
             "COALESCE(u.reachable, 1), EXISTS (SELECT 1 FROM scheduled l "
             "  WHERE l.user_key = s.user_key AND l.topic = s.topic AND l.status = 'pending' "
             "  AND l.id != s.id AND l.due_at > s.due_at AND l.due_at <= ?) "
@@ -227,11 +229,9 @@ class SQLiteTransaction:
             "CREATE TEMP TABLE due_batch AS SELECT s.id, s.user_key, s.topic, "
             "json_extract(s.payload, '$.date') AS planned, "
             "CAST(json_extract(s.payload, '$.offset') AS INTEGER) AS days_before, "
-            "json_extract(ses.data, '$.locale') AS locale, "
-            "(ses.user_key IS NOT NULL AND json_extract(ses.data, '$.consent') = 1 "
-            " AND COALESCE(json_extract(ses.data, '$.reminders'), 1) = 1 "
-            " AND json_extract(ses.data, '$.slots.' || s.topic) = "
-            "     json_extract(s.payload, '$.date') "
+            "ses.locale AS locale, "
+            "(ses.user_key IS NOT NULL AND ses.consent = 1 AND ses.reminders = 1 "
+            " AND json_extract(ses.dates, '$.' || s.topic) = json_extract(s.payload, '$.date') "
             " AND COALESCE(u.reachable, 1) = 1 "
             " AND NOT EXISTS (SELECT 1 FROM scheduled l WHERE l.user_key = s.user_key "
             "   AND l.topic = s.topic AND l.status = 'pending' AND l.id != s.id "
@@ -348,6 +348,15 @@ class SQLiteTransaction:
         await self.flush()
         for table in USER_TABLES:
             await self.db.execute(f"DELETE FROM {table} WHERE user_key = ?", (user,))
+
+
+def session_columns(session: Session) -> tuple[str, str | None, int | None, int, str]:
+    """A session as stored: its JSON, and beside it the facts a due reminder depends on (read
+    in bulk by SQLite without parsing the JSON)."""
+    dates = {slot: session.slots.get(slot) for slot in DATE_SLOTS}
+    consent = None if session.consent is None else int(session.consent)
+    return (json.dumps(session.to_json(), ensure_ascii=False), session.locale, consent,
+            int(session.reminders), json.dumps(dates))
 
 
 def inbound_digest(user: str, message_id: str) -> str:
