@@ -61,11 +61,14 @@ class Conversations:
         async with self.locks.hold(inbound.user):
             for attempt in range(MAX_ATTEMPTS):
                 try:
-                    async with self.storage.transaction() as tx:
-                        if not await tx.record_inbound(inbound.user, inbound.message_id, now):
+                    async with self.storage.transaction(lazy=True) as tx:
+                        fresh, session = await tx.accept_inbound(inbound.user,
+                                                                 inbound.message_id, now)
+                        if not fresh:
                             return Outcome.DUPLICATE
                         await tx.touch_user(inbound.user, now)
-                        await self._turn(tx, inbound, now)
+                        turn = self.engine.step(session, inbound, now)
+                        await self._apply(tx, inbound, session, turn, now)
                     break
                 except VersionConflict:
                     if attempt == MAX_ATTEMPTS - 1:

@@ -82,21 +82,34 @@ class SQLiteTransaction:
         self.default_org = default_org  # the organisation of users who came through no link
         self.writes: list[Write] = []
         self._staged = 0  # reminders set aside by stage_due_reminders, not yet finished
+        # BEGIN travels with the first trip to the database thread, not on a trip of its own.
+        self.begun = False
 
     async def _call(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        """Run the buffered writes, then `fn`, in one trip to the database thread."""
+        """Run BEGIN (the first time), the buffered writes, then `fn`, in one trip to the
+        database thread."""
         writes, self.writes = self.writes, []
+        begin = not self.begun
+        began: list[bool] = []
 
         def run(conn: sqlite3.Connection) -> Any:
+            if begin:
+                conn.execute("BEGIN IMMEDIATE")
+                began.append(True)
             _run_writes(conn, writes)
             return fn(conn)
 
-        # aiosqlite runs `run` on its own thread with the connection: its documented API has
-        # no way to send a batch of statements with parameters in one trip.
-        return await self.db._execute(run, self.db._conn)  # type: ignore[no-untyped-call]
+        try:
+            # aiosqlite runs `run` on its own thread with the connection: its documented API
+            # has no way to send a batch of statements with parameters in one trip.
+            return await self.db._execute(run, self.db._conn)  # type: ignore[no-untyped-call]
+        finally:
+            self.begun = self.begun or bool(began)
 
     async def flush(self) -> None:
-        if self.writes:
+        """Send what is buffered; afterwards the transaction has begun, so statements sent
+        straight to `db` are part of it."""
+        if self.writes or not self.begun:
             await self._call(lambda conn: None)
 
     async def _one(self, sql: str, *args: Any) -> Any:
@@ -113,6 +126,23 @@ class SQLiteTransaction:
         return bool(await self._call(lambda conn: conn.execute(
             "INSERT OR IGNORE INTO inbound (digest, received_at) VALUES (?, ?)",
             (digest, _iso(now))).rowcount == 1))
+
+    async def accept_inbound(self, user: str, message_id: str, now: datetime
+                             ) -> tuple[bool, Session | None]:
+        """`record_inbound` and `load_session` in one trip (the start of every turn)."""
+        digest, at = inbound_digest(user, message_id), _iso(now)
+
+        def run(conn: sqlite3.Connection) -> tuple[bool, Any]:
+            fresh = conn.execute("INSERT OR IGNORE INTO inbound (digest, received_at) "
+                                 "VALUES (?, ?)", (digest, at)).rowcount == 1
+            row = conn.execute("SELECT data, version FROM sessions WHERE user_key = ?",
+                               (user,)).fetchone() if fresh else None
+            return fresh, row
+
+        fresh, row = await self._call(run)
+        if row is None:
+            return fresh, None
+        return fresh, Session.from_json(user, json.loads(row[0]), row[1])
 
     async def load_session(self, user: str) -> Session | None:
         row = await self._one("SELECT data, version FROM sessions WHERE user_key = ?", user)
@@ -425,15 +455,21 @@ class SQLiteStorage:
             self._db = None
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[SQLiteTransaction]:
+    async def transaction(self, *, lazy: bool = False) -> AsyncIterator[SQLiteTransaction]:
+        """One transaction, exclusive. `lazy`: BEGIN waits for the first trip to the database
+        thread (a turn then costs two trips); only for code that goes through the
+        transaction's methods, never straight to `tx.db` before a `flush()`."""
         async with self._lock:
-            await self.db.execute("BEGIN IMMEDIATE")
             tx = SQLiteTransaction(self.db, self.default_org)
             try:
+                if not lazy:
+                    await tx.flush()
                 yield tx
-                await tx._call(lambda conn: conn.execute("COMMIT"))
+                if tx.begun or tx.writes:
+                    await tx._call(lambda conn: conn.execute("COMMIT"))
             except BaseException:
-                await self.db.execute("ROLLBACK")
+                if tx.begun:
+                    await self.db.execute("ROLLBACK")
                 raise
 
     async def _write(self, sql: str, *args: Any) -> int:
