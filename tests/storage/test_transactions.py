@@ -24,13 +24,18 @@ async def test_a_lazy_transaction_is_all_or_nothing(tmp_path: Path) -> None:
         async with store.transaction(lazy=True):
             raise Boom
     # Writes sent with the first read, then an error: all of it is rolled back.
-    with pytest.raises(Boom):
+    seen: list[tuple[bool, Session | None]] = []
+
+    async def fails_after_writing() -> None:
         async with store.transaction(lazy=True) as tx:
             await tx.touch_user("test:a", NOW)
-            fresh, session = await tx.accept_inbound("test:a", "m1", NOW)
-            assert (fresh, session) == (True, None)
+            seen.append(await tx.accept_inbound("test:a", "m1", NOW))
             await tx.save_session(Session("test:a", "menu", "main"), NOW)
             raise Boom
+
+    with pytest.raises(Boom):
+        await fails_after_writing()
+    assert seen == [(True, None)]
     assert await store.db.execute_fetchall("SELECT * FROM users") == []
     assert await store.db.execute_fetchall("SELECT * FROM inbound") == []
     # The same message again, committed this time, then refused as a duplicate.
