@@ -44,10 +44,18 @@ class RetryPolicy:
 @dataclass
 class RateLimit:
     """A channel's limits: messages per second overall, and seconds between two messages to
-    the same chat (Telegram: 30/s and about 1/s per chat)."""
+    the same chat (Telegram: 30/s and about 1/s per chat). `group_per_minute`: for group chats
+    (Telegram gives them negative ids), at most this many a minute (Telegram: 20), spread
+    evenly."""
 
     per_second: float
     chat_interval: float
+    group_per_minute: float | None = None
+
+    def interval(self, chat: str) -> float:
+        if self.group_per_minute and chat.startswith("-"):
+            return max(self.chat_interval, 60 / self.group_per_minute)
+        return self.chat_interval
 
 
 class Limiter:
@@ -63,7 +71,7 @@ class Limiter:
             return wait_chat
         start = max(now, self._next_any)
         self._next_any = start + 1 / self.limit.per_second
-        self._next_chat[chat] = start + self.limit.chat_interval
+        self._next_chat[chat] = start + self.limit.interval(chat)
         if len(self._next_chat) > 10_000:  # forget chats whose interval has passed
             self._next_chat = {c: t for c, t in self._next_chat.items() if t > now}
         return 0.0 if start <= now else -(start - now)  # negative: wait, but the slot is ours

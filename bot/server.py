@@ -52,6 +52,9 @@ CSP = ("default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline
        "connect-src 'self'; img-src 'self' data:; frame-ancestors *")
 
 RUNTIME = web.AppKey("runtime", Runtime)
+#: Telegram's limit for a group chat (PLATFORMS.md): the assistant is meant for one-to-one
+#: chats, but an association may add it to a group.
+TELEGRAM_GROUP_PER_MINUTE = 20
 CLOCK = web.AppKey("clock", Clock)
 
 
@@ -75,7 +78,8 @@ class Server:
             self.channels[WHATSAPP] = WhatsAppChannel(
                 self.graph, _templates(settings), self.clock, settings.whatsapp_template_locales)
         limits = {TELEGRAM: RateLimit(settings.telegram_rate_per_second,
-                                      settings.telegram_chat_interval),
+                                      settings.telegram_chat_interval,
+                                      group_per_minute=TELEGRAM_GROUP_PER_MINUTE),
                   WHATSAPP: RateLimit(settings.whatsapp_rate_per_second,
                                       settings.whatsapp_chat_interval)}
         self.runtime = Runtime.build(settings, self.clock, self.channels, limits=limits)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.channels.base import PermanentFailure, RecipientBlocked, TemporaryFailure
 from bot.clock import ManualClock
 from bot.core.model import MessageKind
@@ -156,3 +158,19 @@ async def test_a_message_held_by_the_chat_limit_goes_when_the_limit_allows(
         await loop
     assert [m.text for m in channel.sent] == ["first", "second"]
     assert 0.25 < time.monotonic() - started < 2  # the interval, not the idle wait
+
+
+def test_a_telegram_group_gets_at_most_twenty_messages_a_minute() -> None:
+    from bot.sender import Limiter, RateLimit
+
+    limiter = Limiter(RateLimit(per_second=30, chat_interval=1, group_per_minute=20))
+    assert limiter.reserve("-100123", 0.0) == 0.0
+    # A group waits 3 s between two messages (20 a minute); a person waits 1 s.
+    assert limiter.reserve("-100123", 1.5) == pytest.approx(1.5)
+    assert limiter.reserve("-100123", 3.0) == 0.0
+    assert limiter.reserve("4242", 10.0) == 0.0
+    assert limiter.reserve("4242", 10.5) == pytest.approx(0.5)
+    assert limiter.reserve("4242", 11.0) == 0.0
+    fresh = Limiter(RateLimit(per_second=30, chat_interval=1, group_per_minute=20))
+    sent = [t for t in range(0, 60) if fresh.reserve("-100999", float(t)) == 0.0]
+    assert len(sent) == 20
