@@ -8,14 +8,16 @@ its last question is answered. The rules themselves are in bot.core.ladder.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.core.dates import parse_date, show_date
+from bot.core.dates import show_date
 from bot.core.departements import Departement, Departements
 from bot.core.events import RemindersCancelled, ReminderScheduled
+from bot.core.inputs import a_date
 from bot.core.ladder import Advice, Contact, Ladder, advise
 from bot.core.letters import LetterFacts, Letters
 from bot.core.registry import REGISTRY, ReminderRequest, TurnContext
@@ -46,14 +48,25 @@ class Recorded:
 
 # -- the contacts slot -------------------------------------------------------------------------
 
-def recorded(ctx: TurnContext) -> list[Recorded]:
-    raw = ctx.known(SLOT)
+def parse_contacts(raw: str | None) -> list[Recorded]:
+    """The `contacts` slot's rows, oldest first."""
     if not raw:
         return []
-    rows = []
-    for step, day, answered, reference in json.loads(raw):
-        rows.append(Recorded(Contact(step, date.fromisoformat(day), bool(answered)), reference))
-    return rows
+    return [Recorded(Contact(step, date.fromisoformat(day), bool(answered)), reference)
+            for step, day, answered, reference in json.loads(raw)]
+
+
+def recorded(ctx: TurnContext) -> list[Recorded]:
+    return parse_contacts(ctx.known(SLOT))
+
+
+@functools.lru_cache(maxsize=1024)
+def advice_for(ladder: Ladder, contacts: str | None, today: date, api_end: str | None
+               ) -> Advice:
+    """The ladder's advice from the slots as kept. Cached: a state's texts and buttons ask
+    for it a dozen times in one turn, always with the same slots."""
+    return advise(ladder, [r.contact for r in parse_contacts(contacts)], today,
+                  date.fromisoformat(api_end) if api_end else None)
 
 
 def _keep(ctx: TurnContext, rows: list[Recorded]) -> None:
@@ -66,10 +79,8 @@ def _keep(ctx: TurnContext, rows: list[Recorded]) -> None:
 
 
 def advice(ctx: TurnContext) -> Advice:
-    support = _support(ctx)
-    api_end = ctx.known("api_end")
-    return advise(support.ladder, [r.contact for r in recorded(ctx)], ctx.local_date,
-                  date.fromisoformat(api_end) if api_end else None)
+    return advice_for(_support(ctx).ladder, ctx.known(SLOT), ctx.local_date,
+                      ctx.known("api_end"))
 
 
 def _support(ctx: TurnContext) -> Support:
@@ -238,16 +249,16 @@ def prefecture_unchecked(ctx: TurnContext, _: str | None) -> bool:
 
 @REGISTRY.input("contact_date")
 def contact_date(ctx: TurnContext, text: str, _: str | None) -> str | None:
-    """When the contact happened: a date, today at the latest."""
-    parsed = parse_date(text, ctx.local_date)
-    if parsed.value is None:
-        ctx.input_problem = parsed.problem.value if parsed.problem else None
+    """When the contact happened: a date (as the `date` parser reads it), today at the
+    latest."""
+    value = a_date(ctx, text, None)
+    if value is None:
         return None
-    if parsed.value > ctx.local_date:
+    if date.fromisoformat(value) > ctx.local_date:
         ctx.input_problem = "future"
         return None
-    ctx.session = ctx.session.with_scratch(contact_date=parsed.value.isoformat())
-    return parsed.value.isoformat()
+    ctx.session = ctx.session.with_scratch(contact_date=value)
+    return value
 
 
 @REGISTRY.input("reference")

@@ -401,13 +401,8 @@ class Engine:
         for request in ctx.reminders_out:
             params = localise_counts({**text_params(ctx, self.constants), **request.params},
                                      ctx.session.locale)
-            rendered = self.translator.render(self.named[request.key], ctx.session.locale, params)
-            choices = tuple(Choice(cid, self._display(self.named[label], ctx.session.locale))
-                            for cid, label in request.buttons)
-            ctx.emit(MessageCreated(MessageKind.REMINDER, rendered.locale,
-                                    for_display(rendered.text, rendered.locale), choices,
-                                    template=request.template,
-                                    template_params=request.template_params))
+            ctx.emit(self._remind(request.key, ctx.session.locale, params, request.buttons,
+                                  request.template, request.template_params))
 
     # -- moving through the flows -----------------------------------------------------------
 
@@ -462,12 +457,19 @@ class Engine:
         # Everyone reminded today "7 days before" has the same end date: one text per language.
         params = localise_counts({**self.constants, **date_params({slot: planned}, locale,
                                                                    today)}, locale)
+        return self._remind(key, locale, params, BUTTONS[slot], f"{slot}:{offset}",
+                            (params[slot],))
+
+    def _remind(self, key: str, locale: str | None, params: Mapping[str, str],
+                buttons: tuple[tuple[str, str], ...], template: str,
+                template_params: tuple[str, ...]) -> MessageCreated:
+        """A reminder in the user's language, with its global buttons (valid from anywhere)."""
         rendered = self.translator.render(self.named[key], locale, params)
         choices = tuple(Choice(cid, self._display(self.named[label], locale))
-                        for cid, label in BUTTONS[slot])
+                        for cid, label in buttons)
         return MessageCreated(MessageKind.REMINDER, rendered.locale,
                               for_display(rendered.text, rendered.locale), choices,
-                              template=f"{slot}:{offset}", template_params=(params[slot],))
+                              template=template, template_params=template_params)
 
     def command_menu(self, locale: str) -> list[tuple[str, str]]:
         """(command, description) pairs for a channel's command menu, read from the /help

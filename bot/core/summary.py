@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from bot.core.contacts import SLOT, advice_for, parse_contacts
 from bot.core.dates import days_between, french
-from bot.core.ladder import Advice, Contact, Ladder, advise
+from bot.core.ladder import Advice, Ladder
 from bot.core.letters import Letters
 from bot.core.model import Session
 
@@ -44,14 +45,6 @@ def problems_of(session: Session) -> list[tuple[str, str]]:
     return [(p, d) for p, d in json.loads(raw)] if raw else []
 
 
-def contacts_of(session: Session) -> list[tuple[Contact, str]]:
-    raw = session.slots.get("contacts")
-    if not raw:
-        return []
-    return [(Contact(step, date.fromisoformat(day), bool(answered)), ref)
-            for step, day, answered, ref in json.loads(raw)]
-
-
 def summarise(session: Session, today: date, reason: str, facts: CaseFacts,
               advice: Advice | None, where: str | None) -> str:
     slots = session.slots
@@ -70,9 +63,9 @@ def summarise(session: Session, today: date, reason: str, facts: CaseFacts,
     for problem, day in problems:
         title = facts.problem_titles.get(problem, problem)
         lines.append(f"- {title} (le {french(date.fromisoformat(day))})")
-    contacts = contacts_of(session)
+    contacts = parse_contacts(slots.get(SLOT))
     lines.append("Démarches faites :" if contacts else f"Démarches faites : {NOT_GIVEN}")
-    for contact, ref in contacts:
+    for contact, ref in ((r.contact, r.reference) for r in contacts):
         outcome = facts.letters.answered if contact.answered else facts.letters.unanswered
         lines.append(f"- {facts.letters.steps.get(contact.step, contact.step)}, "
                      f"le {french(contact.on)} ({outcome})" + (f", réf. {ref}" if ref else ""))
@@ -112,7 +105,5 @@ def _next(advice: Advice, letters: Letters, today: date) -> str:
 
 
 def ladder_advice(session: Session, today: date, ladder: Ladder) -> Advice:
-    """The ladder's advice from the kept contacts."""
-    api_end = session.slots.get("api_end")
-    return advise(ladder, [c for c, _ in contacts_of(session)], today,
-                  date.fromisoformat(api_end) if api_end else None)
+    """The ladder's advice from the kept contacts (as the conversation computes it)."""
+    return advice_for(ladder, session.slots.get(SLOT), today, session.slots.get("api_end"))
