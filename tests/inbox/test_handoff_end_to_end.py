@@ -86,6 +86,23 @@ async def test_a_caseworker_answers_a_pashto_speaker_from_the_inbox(
 
         # The person reads the ready reply in Pashto.
         await _bot_says(person, pashto("canned.screenshot")[:25])
+        # A free reply: the caseworker's French words, under a line in Pashto, read left to
+        # right (its final full stop after the last word, not before the first).
+        french = "Bonjour, je regarde votre dossier."
+        await desk.get_by_label("Votre message").fill(french)
+        await desk.get_by_role("button", name="Envoyer", exact=True).click()
+        await desk.get_by_text("Message envoyé.").wait_for()
+        await _bot_says(person, french)
+        order = await person.locator(".bubble.bot", has_text=french).last.evaluate(
+            """(bubble, french) => {
+                const node = bubble.firstChild;
+                const at = node.textContent.indexOf(french);
+                const box = i => { const r = document.createRange();
+                    r.setStart(node, i); r.setEnd(node, i + 1);
+                    return r.getBoundingClientRect().left; };
+                return [box(at), box(at + french.length - 1)];
+            }""", french)
+        assert order[0] < order[1], order  # "B" is left of the final "."
         await person.screenshot(path=str(tmp_path / "handoff-pashto.png"))
 
         await desk.get_by_role("button", name="Clore le cas").click()
