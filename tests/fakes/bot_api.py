@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,8 @@ BOT = {"id": 42, "is_bot": True, "first_name": "Relais", "username": "relais_tes
 @dataclass
 class FakeBotAPI:
     token: str = "123456:TEST"
-    updates: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)  # every update pushed
+    pending: deque[dict[str, Any]] = field(default_factory=deque)  # not yet confirmed
     sent: list[dict[str, Any]] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
@@ -53,6 +54,7 @@ class FakeBotAPI:
         update = {"update_id": self._next_update, **update}
         self._next_update += 1
         self.updates.append(update)
+        self.pending.append(update)
         self._arrived.set()
         return update
 
@@ -122,13 +124,14 @@ class FakeBotAPI:
     async def _getUpdates(self, fields: dict[str, Any]) -> web.Response:  # noqa: N802
         offset = int(fields.get("offset") or 0)
         timeout = min(float(fields.get("timeout") or 0), 1.0)
-        fresh = [u for u in self.updates if u["update_id"] >= offset]
-        if not fresh and timeout:
+        # As the real server: an offset confirms, and forgets, every update below it.
+        while self.pending and self.pending[0]["update_id"] < offset:
+            self.pending.popleft()
+        if not self.pending and timeout:
             self._arrived.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), timeout)
-            fresh = [u for u in self.updates if u["update_id"] >= offset]
-        return _ok(fresh)
+        return _ok([u for u in self.pending if u["update_id"] >= offset])
 
     async def _sendMessage(self, fields: dict[str, Any]) -> web.Response:  # noqa: N802
         chat = int(fields["chat_id"])
@@ -140,9 +143,12 @@ class FakeBotAPI:
         self.received[chat] += 1
         self.received_event[chat].set()
         self._sent_event.set()
-        return _ok({"message_id": self._next_message, "date": int(time.time()),
-                    "chat": {"id": chat, "type": "private"}, "from": BOT,
-                    "text": fields["text"]})
+        # The sent message comes back whole, its inline keyboard included, as from Telegram.
+        sent = {"message_id": self._next_message, "date": int(time.time()),
+                "chat": {"id": chat, "type": "private"}, "from": BOT, "text": fields["text"]}
+        if markup is not None:
+            sent["reply_markup"] = markup
+        return _ok(sent)
 
     async def _getFile(self, fields: dict[str, Any]) -> web.Response:  # noqa: N802
         file_id = fields["file_id"]
