@@ -29,7 +29,7 @@ from bot.core.events import (
 )
 from bot.core.model import Inbound, InboundKind, Session
 from bot.locks import UserLocks
-from bot.storage.base import Storage, Timer, Transaction, VersionConflict
+from bot.storage.base import AlreadyAnswered, Storage, Timer, Transaction, VersionConflict
 
 log = logging.getLogger(__name__)
 
@@ -57,19 +57,26 @@ class Conversations:
         self._on_committed()
 
     async def handle(self, inbound: Inbound, now: datetime) -> Outcome:
-        """Run one user message as one turn."""
+        """Run one user message as one turn.
+
+        The session is read first and the engine runs outside any transaction; then all that the
+        turn writes (the message id, the session, the outbox...) is one transaction, in one
+        trip to the database. The user's lock keeps their own turns in order meanwhile, and
+        the session's version and the message id settle a race with another process."""
         async with self.locks.hold(inbound.user):
             for attempt in range(MAX_ATTEMPTS):
+                fresh, session = await self.storage.load_turn(inbound.user, inbound.message_id)
+                if not fresh:
+                    return Outcome.DUPLICATE
+                turn = self.engine.step(session, inbound, now)
                 try:
                     async with self.storage.transaction(lazy=True) as tx:
-                        fresh, session = await tx.accept_inbound(inbound.user,
-                                                                 inbound.message_id, now)
-                        if not fresh:
-                            return Outcome.DUPLICATE
+                        await tx.claim_inbound(inbound.user, inbound.message_id, now)
                         await tx.touch_user(inbound.user, now)
-                        turn = self.engine.step(session, inbound, now)
                         await self._apply(tx, inbound, session, turn, now)
                     break
+                except AlreadyAnswered:
+                    return Outcome.DUPLICATE
                 except VersionConflict:
                     if attempt == MAX_ATTEMPTS - 1:
                         raise

@@ -24,6 +24,10 @@ class VersionConflict(StorageError):
     """The session changed since it was loaded: another turn for this user won the race."""
 
 
+class AlreadyAnswered(StorageError):
+    """This channel message was answered by another turn since `load_turn` said it was new."""
+
+
 @dataclass(frozen=True)
 class OutboxMessage:
     id: int
@@ -152,9 +156,9 @@ class Transaction(Protocol):
     async def record_inbound(self, user: str, message_id: str, now: datetime) -> bool:
         """False when this message id was already accepted for this user."""
         ...
-    async def accept_inbound(self, user: str, message_id: str, now: datetime
-                             ) -> tuple[bool, Session | None]:
-        """`record_inbound`, then (when accepted) `load_session`: the start of a turn."""
+    async def claim_inbound(self, user: str, message_id: str, now: datetime) -> None:
+        """`record_inbound` for a turn whose `load_turn` found the message new: raises
+        `AlreadyAnswered` (at the latest by the commit, which then rolls back) if it is not."""
         ...
     async def load_session(self, user: str) -> Session | None: ...
     async def save_session(self, session: Session, now: datetime) -> Session:
@@ -215,6 +219,10 @@ class Transaction(Protocol):
 class Storage(Protocol):
     async def open(self) -> None: ...
     async def close(self) -> None: ...
+    async def load_turn(self, user: str, message_id: str) -> tuple[bool, Session | None]:
+        """Whether this channel message is new, and the user's session: what a turn reads
+        before the engine runs, outside any transaction."""
+        ...
     def transaction(self, *, lazy: bool = False) -> AbstractAsyncContextManager[Transaction]:
         ...
 

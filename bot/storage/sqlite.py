@@ -7,7 +7,6 @@ the database even though they interleave on the event loop.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import sqlite3
@@ -16,7 +15,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -24,6 +23,7 @@ from bot.core.model import Choice, MessageKind, Session
 from bot.core.params import DATE_SLOTS
 from bot.storage.base import (
     PEER_STATUSES,
+    AlreadyAnswered,
     Delivery,
     DueReminder,
     OutboxMessage,
@@ -34,6 +34,9 @@ from bot.storage.base import (
     Timer,
     VersionConflict,
 )
+from bot.storage.gate import Gate
+
+T = TypeVar("T")
 
 #: Tables that hold rows about a user; `erase_user` clears every one of them.
 USER_TABLES = ("sessions", "outbox", "scheduled", "transcript", "handoff_requests",
@@ -60,34 +63,60 @@ def migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
-#: A write kept until the next read or the commit: (sql, parameters, must change one row).
-Write = tuple[str, tuple[Any, ...], bool]
+#: A write kept until the next read or the commit: (sql, parameters, and the error to raise
+#: if it does not change exactly one row, or None).
+Write = tuple[str, tuple[Any, ...], type[StorageError] | None]
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:  # some errors end the transaction on their own
+        conn.execute("ROLLBACK")
 
 
 def _run_writes(conn: sqlite3.Connection, writes: list[Write]) -> None:
     """In the database thread: the buffered writes, in order."""
-    for sql, params, one_row in writes:
+    for sql, params, unless_one_row in writes:
         cursor = conn.execute(sql, params)
-        if one_row and cursor.rowcount != 1:
-            raise VersionConflict("the session changed since it was loaded")
+        if unless_one_row is not None and cursor.rowcount != 1:
+            raise unless_one_row(sql.split(" (", 1)[0])
+
+
+def _all_or_nothing(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """In the database thread: BEGIN, `fn`, COMMIT; ROLLBACK if any of it fails."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result
 
 
 class SQLiteTransaction:
     """Writes whose result nobody needs are buffered and sent to the database thread with the
-    next read or with the commit: a turn then costs four trips to that thread instead of a
-    dozen (each is about 0.1 ms, and turns wait for one another on the one connection)."""
+    next read or with the commit. A transaction that needs no read before its commit (most
+    turns) is then a single trip, BEGIN to COMMIT, queued behind the others (see gate.py); one
+    that reads holds the gate from its first trip to its commit."""
 
-    def __init__(self, db: aiosqlite.Connection, default_org: str | None = None) -> None:
+    def __init__(self, db: aiosqlite.Connection, gate: Gate,
+                 default_org: str | None = None) -> None:
         self.db = db
+        self.gate = gate
         self.default_org = default_org  # the organisation of users who came through no link
         self.writes: list[Write] = []
         self._staged = 0  # reminders set aside by stage_due_reminders, not yet finished
+        self.holding = False  # whether this transaction holds the gate
         # BEGIN travels with the first trip to the database thread, not on a trip of its own.
         self.begun = False
 
     async def _call(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
         """Run BEGIN (the first time), the buffered writes, then `fn`, in one trip to the
         database thread."""
+        if not self.holding:
+            await self.gate.hold()
+            self.holding = True
         writes, self.writes = self.writes, []
         begin = not self.begun
         began: list[bool] = []
@@ -106,6 +135,27 @@ class SQLiteTransaction:
         finally:
             self.begun = self.begun or bool(began)
 
+    async def commit(self) -> None:
+        if self.holding:
+            if self.begun or self.writes:
+                await self._call(lambda conn: conn.execute("COMMIT"))
+            return
+        if self.writes:
+            writes, self.writes = self.writes, []
+            await self.gate.trip(self.db, lambda conn: _all_or_nothing(
+                conn, lambda c: _run_writes(c, writes)))
+
+    async def rollback(self) -> None:
+        """After a failure; a one-trip commit that failed has rolled itself back."""
+        self.writes = []
+        if self.holding and self.begun:
+            await self.db._execute(_rollback, self.db._conn)  # type: ignore[no-untyped-call]
+
+    def release(self) -> None:
+        if self.holding:
+            self.holding = False
+            self.gate.release()
+
     async def flush(self) -> None:
         """Send what is buffered; afterwards the transaction has begun, so statements sent
         straight to `db` are part of it."""
@@ -119,7 +169,7 @@ class SQLiteTransaction:
         self.writes.append((
             "INSERT INTO users (user_key, created_at, last_seen_at) VALUES (?, ?, ?) "
             "ON CONFLICT (user_key) DO UPDATE SET last_seen_at = excluded.last_seen_at",
-            (user, _iso(now), _iso(now)), False))
+            (user, _iso(now), _iso(now)), None))
 
     async def record_inbound(self, user: str, message_id: str, now: datetime) -> bool:
         digest = inbound_digest(user, message_id)
@@ -127,22 +177,9 @@ class SQLiteTransaction:
             "INSERT OR IGNORE INTO inbound (digest, received_at) VALUES (?, ?)",
             (digest, _iso(now))).rowcount == 1))
 
-    async def accept_inbound(self, user: str, message_id: str, now: datetime
-                             ) -> tuple[bool, Session | None]:
-        """`record_inbound` and `load_session` in one trip (the start of every turn)."""
-        digest, at = inbound_digest(user, message_id), _iso(now)
-
-        def run(conn: sqlite3.Connection) -> tuple[bool, Any]:
-            fresh = conn.execute("INSERT OR IGNORE INTO inbound (digest, received_at) "
-                                 "VALUES (?, ?)", (digest, at)).rowcount == 1
-            row = conn.execute("SELECT data, version FROM sessions WHERE user_key = ?",
-                               (user,)).fetchone() if fresh else None
-            return fresh, row
-
-        fresh, row = await self._call(run)
-        if row is None:
-            return fresh, None
-        return fresh, Session.from_json(user, json.loads(row[0]), row[1])
+    async def claim_inbound(self, user: str, message_id: str, now: datetime) -> None:
+        self.writes.append(("INSERT OR IGNORE INTO inbound (digest, received_at) VALUES (?, ?)",
+                            (inbound_digest(user, message_id), _iso(now)), AlreadyAnswered))
 
     async def load_session(self, user: str) -> Session | None:
         row = await self._one("SELECT data, version FROM sessions WHERE user_key = ?", user)
@@ -158,12 +195,13 @@ class SQLiteTransaction:
             self.writes.append(("INSERT OR IGNORE INTO sessions (user_key, data, version, "
                                 "updated_at, locale, consent, reminders, dates) "
                                 "VALUES (?, ?, 1, ?, ?, ?, ?, ?)",
-                                (session.user, data, _iso(now), *facts), True))
+                                (session.user, data, _iso(now), *facts), VersionConflict))
         else:
             self.writes.append(("UPDATE sessions SET data = ?, version = version + 1, "
                                 "updated_at = ?, locale = ?, consent = ?, reminders = ?, "
                                 "dates = ? WHERE user_key = ? AND version = ?",
-                                (data, _iso(now), *facts, session.user, session.version), True))
+                                (data, _iso(now), *facts, session.user, session.version),
+                                VersionConflict))
         return session.evolve(version=session.version + 1)
 
     async def enqueue(self, user: str, kind: MessageKind, locale: str, text: str,
@@ -173,13 +211,13 @@ class SQLiteTransaction:
         self.writes.append((
             "INSERT INTO outbox (user_key, kind, locale, body, created_at, available_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (user, str(kind), locale, body, _iso(now), _iso(now)), False))
+            (user, str(kind), locale, body, _iso(now), _iso(now)), None))
 
     async def append_transcript(self, user: str, direction: str, text: str,
                                 now: datetime) -> None:
         self.writes.append((
             "INSERT INTO transcript (user_key, direction, at, text) VALUES (?, ?, ?, ?)",
-            (user, direction, _iso(now), text), False))
+            (user, direction, _iso(now), text), None))
 
     async def schedule(self, user: str, name: str, topic: str, due_at: datetime,
                        payload: Mapping[str, str], now: datetime) -> int:
@@ -416,7 +454,7 @@ class SQLiteStorage:
         self.synchronous = synchronous
         self.default_org = default_org or None
         self._db: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()
+        self._gate = Gate()
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -456,38 +494,56 @@ class SQLiteStorage:
 
     @asynccontextmanager
     async def transaction(self, *, lazy: bool = False) -> AsyncIterator[SQLiteTransaction]:
-        """One transaction, exclusive. `lazy`: BEGIN waits for the first trip to the database
-        thread (a turn then costs two trips); only for code that goes through the
-        transaction's methods, never straight to `tx.db` before a `flush()`."""
-        async with self._lock:
-            tx = SQLiteTransaction(self.db, self.default_org)
-            try:
-                if not lazy:
-                    await tx.flush()
-                yield tx
-                if tx.begun or tx.writes:
-                    await tx._call(lambda conn: conn.execute("COMMIT"))
-            except BaseException:
-                if tx.begun:
-                    await self.db.execute("ROLLBACK")
-                raise
+        """One transaction, alone in the database. `lazy`: BEGIN waits for the first trip to
+        the database thread, and a transaction that reads nothing before its commit is one
+        trip; only for code that goes through the transaction's methods, never straight to
+        `tx.db` before a `flush()`."""
+        tx = SQLiteTransaction(self.db, self._gate, self.default_org)
+        try:
+            if not lazy:
+                await tx.flush()
+            yield tx
+            await tx.commit()
+        except BaseException:
+            await tx.rollback()
+            raise
+        finally:
+            tx.release()
+
+    async def load_turn(self, user: str, message_id: str) -> tuple[bool, Session | None]:
+        """One trip, outside any transaction: the engine then runs while other turns use the
+        database, and the turn's writes go in one trip at its commit (`claim_inbound` settles
+        a race with another process)."""
+        digest = inbound_digest(user, message_id)
+
+        def run(conn: sqlite3.Connection) -> tuple[bool, Any]:
+            if conn.execute("SELECT 1 FROM inbound WHERE digest = ?", (digest,)).fetchone():
+                return False, None
+            return True, conn.execute("SELECT data, version FROM sessions WHERE user_key = ?",
+                                      (user,)).fetchone()
+
+        fresh, row = await self._gate.trip(self.db, run)
+        if row is None:
+            return fresh, None
+        return fresh, Session.from_json(user, json.loads(row[0]), row[1])
+
+    async def _atomic(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """BEGIN, `fn`, COMMIT in one trip to the database thread (ROLLBACK if `fn` raises)."""
+        return await self._gate.trip(self.db, lambda conn: _all_or_nothing(conn, fn))
 
     async def _write(self, sql: str, *args: Any) -> int:
-        async with self.transaction() as tx:
-            cursor = await tx.db.execute(sql, args)
-            return cursor.rowcount
+        return await self._atomic(lambda conn: conn.execute(sql, args).rowcount)
 
     async def _all(self, sql: str, *args: Any) -> list[Any]:
-        async with self._lock, self.db.execute(sql, args) as cursor:
-            return list(await cursor.fetchall())
+        return await self._gate.trip(self.db, lambda conn: conn.execute(sql, args).fetchall())
 
     # -- outbox -------------------------------------------------------------------------------
 
     async def claim_outbox(self, now: datetime, limit: int) -> list[OutboxMessage]:
-        async with self.transaction() as tx:
+        def claim(conn: sqlite3.Connection) -> list[Any]:
             # With each row, what a channel may need to choose how to send it: whether the
             # user can be reached, when they last wrote, and their second language.
-            async with tx.db.execute(
+            rows = conn.execute(
                 "SELECT o.id, o.user_key, o.kind, o.locale, o.body, o.created_at, o.attempts, "
                 "COALESCE(u.reachable, 1), u.last_seen_at, "
                 "json_extract(ses.data, '$.slots.second_locale') "
@@ -496,15 +552,13 @@ class SQLiteStorage:
                 "WHERE o.status = 'pending' AND o.available_at <= ? "
                 "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.user_key = o.user_key "
                 "  AND e.id < o.id AND e.status IN ('pending', 'sending')) "
-                "ORDER BY o.id LIMIT ?", (_iso(now), limit)) as cursor:
-                rows = list(await cursor.fetchall())
-            out = []
-            for row in rows:
-                await tx.db.execute(
-                    "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
-                    (row[0],))
-                out.append(_claimed(row))
-            return out
+                "ORDER BY o.id LIMIT ?", (_iso(now), limit)).fetchall()
+            conn.executemany(
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
+                [(row[0],) for row in rows])
+            return rows
+
+        return [_claimed(row) for row in await self._atomic(claim)]
 
     async def _forget_if_erased(self, tx: SQLiteTransaction, message_id: int) -> bool:
         """The goodbye after /delete is the last row about an erased user: gone once handled."""
@@ -524,15 +578,18 @@ class SQLiteStorage:
     async def mark_sent_many(self, sent: list[tuple[int, Delivery]], now: datetime) -> None:
         if not sent:
             return
-        async with self.transaction() as tx:
-            await tx.db.execute(
+
+        def mark(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?)) AND NOT EXISTS "
                 "(SELECT 1 FROM users u WHERE u.user_key = outbox.user_key)",
                 (json.dumps([i for i, _ in sent]),))
-            await tx.db.executemany(
+            conn.executemany(
                 "UPDATE outbox SET status = 'sent', sent_at = ?, channel_ref = ?, body = '{}', "
                 "sent_as = ?, fallback_from = ? WHERE id = ?",
                 [(_iso(now), d.ref, d.sent_as, d.fallback_from, i) for i, d in sent])
+
+        await self._atomic(mark)
 
     async def record_peer_status(self, channel: str, ref: str, status: str, at: datetime,
                                  error: str | None) -> bool:
