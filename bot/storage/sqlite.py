@@ -1,8 +1,11 @@
 """SQLite through aiosqlite: the embedded default (WAL, busy timeout, one writer at a time).
 
-One connection serves the process. aiosqlite runs it on a thread of its own, and an asyncio
-lock makes each transaction exclusive, so turns for different users never interleave inside
-the database even though they interleave on the event loop.
+One connection serves the process. aiosqlite runs it on a thread of its own, one function
+("trip") after another. A transaction that reads halfway holds that thread alone from its first
+trip to its last (gate.py); a turn, which reads its session before it starts (from memory when
+it can, session_cache.py) and only writes afterwards, is committed with the turns waiting at
+the same moment, each in its own savepoint (group_commit.py). Either way, turns for different
+users never interleave inside the database even though they interleave on the event loop.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from bot.storage.base import (
     VersionConflict,
 )
 from bot.storage.gate import Gate
+from bot.storage.group_commit import GroupCommit
+from bot.storage.session_cache import SessionCache
 
 T = TypeVar("T")
 
@@ -97,17 +102,20 @@ def _all_or_nothing(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection],
 class SQLiteTransaction:
     """Writes whose result nobody needs are buffered and sent to the database thread with the
     next read or with the commit. A transaction that needs no read before its commit (most
-    turns) is then a single trip, BEGIN to COMMIT, queued behind the others (see gate.py); one
-    that reads holds the gate from its first trip to its commit."""
+    turns) is then committed with the others waiting at that moment (group_commit.py); one
+    that reads holds the gate (gate.py) from its first trip to its commit."""
 
-    def __init__(self, db: aiosqlite.Connection, gate: Gate,
+    def __init__(self, db: aiosqlite.Connection, group: GroupCommit[list[Write]],
                  default_org: str | None = None) -> None:
         self.db = db
-        self.gate = gate
+        self.group = group
+        self.gate = group.gate
         self.default_org = default_org  # the organisation of users who came through no link
         self.writes: list[Write] = []
         self._staged = 0  # reminders set aside by stage_due_reminders, not yet finished
         self.holding = False  # whether this transaction holds the gate
+        self.saved: dict[str, Session] = {}  # the sessions as this transaction stores them
+        self.erased: set[str] = set()
         # BEGIN travels with the first trip to the database thread, not on a trip of its own.
         self.begun = False
 
@@ -142,8 +150,7 @@ class SQLiteTransaction:
             return
         if self.writes:
             writes, self.writes = self.writes, []
-            await self.gate.trip(self.db, lambda conn: _all_or_nothing(
-                conn, lambda c: _run_writes(c, writes)))
+            await self.group.commit(self.db, writes)
 
     async def rollback(self) -> None:
         """After a failure; a one-trip commit that failed has rolled itself back."""
@@ -202,7 +209,10 @@ class SQLiteTransaction:
                                 "dates = ? WHERE user_key = ? AND version = ?",
                                 (data, _iso(now), *facts, session.user, session.version),
                                 VersionConflict))
-        return session.evolve(version=session.version + 1)
+        stored = session.evolve(version=session.version + 1)
+        self.saved[session.user] = stored
+        self.erased.discard(session.user)
+        return stored
 
     async def enqueue(self, user: str, kind: MessageKind, locale: str, text: str,
                       choices: tuple[Choice, ...], now: datetime, template: str = "",
@@ -413,6 +423,8 @@ class SQLiteTransaction:
         return bool(row[0]) if row else True
 
     async def erase_user(self, user: str) -> None:
+        self.erased.add(user)
+        self.saved.pop(user, None)
         await self.flush()
         for table in USER_TABLES:
             await self.db.execute(f"DELETE FROM {table} WHERE user_key = ?", (user,))
@@ -455,6 +467,8 @@ class SQLiteStorage:
         self.default_org = default_org or None
         self._db: aiosqlite.Connection | None = None
         self._gate = Gate()
+        self.sessions = SessionCache()
+        self._group = GroupCommit(self._gate, _run_writes)
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -498,22 +512,28 @@ class SQLiteStorage:
         the database thread, and a transaction that reads nothing before its commit is one
         trip; only for code that goes through the transaction's methods, never straight to
         `tx.db` before a `flush()`."""
-        tx = SQLiteTransaction(self.db, self._gate, self.default_org)
+        tx = SQLiteTransaction(self.db, self._group, self.default_org)
         try:
             if not lazy:
                 await tx.flush()
             yield tx
             await tx.commit()
         except BaseException:
+            self.sessions.forget([*tx.saved, *tx.erased])
             await tx.rollback()
             raise
         finally:
             tx.release()
+        self.sessions.committed(tx.saved.values(), tx.erased)
 
     async def load_turn(self, user: str, message_id: str) -> tuple[bool, Session | None]:
-        """One trip, outside any transaction: the engine then runs while other turns use the
-        database, and the turn's writes go in one trip at its commit (`claim_inbound` settles
-        a race with another process)."""
+        """Outside any transaction: the engine then runs while other turns use the database,
+        and the turn's writes are committed together (`claim_inbound` and the session's
+        version settle a race). A session in the cache needs no trip at all; a message
+        delivered twice is then caught by `claim_inbound` at the commit."""
+        cached = self.sessions.get(user)
+        if cached is not None:
+            return True, cached
         digest = inbound_digest(user, message_id)
 
         def run(conn: sqlite3.Connection) -> tuple[bool, Any]:

@@ -1,9 +1,10 @@
-"""A turn reads outside any transaction and writes in one trip; a transaction that reads holds
-the database alone. Either way it is all or nothing, and nobody reads its half."""
+"""A turn reads outside any transaction (from the session cache when it can) and its writes
+are committed in one trip; a transaction that reads holds the database alone. Either way it is
+all or nothing."""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,10 +20,10 @@ class Boom(Exception):
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> SQLiteStorage:
+async def store(tmp_path: Path) -> AsyncIterator[SQLiteStorage]:
     storage = SQLiteStorage(tmp_path / "t.sqlite3")
     await storage.open()
-    yield storage  # type: ignore[misc]
+    yield storage
     await storage.close()
 
 
@@ -62,11 +63,48 @@ async def test_a_turn_is_read_then_written_in_one_trip(store: SQLiteStorage) -> 
         await tx.touch_user("test:a", NOW)
         await tx.save_session(Session("test:a", "menu", "main"), NOW)
         assert not tx.holding  # nothing was read: the commit is the only trip
-    assert (await store.load_turn("test:a", "m1"))[0] is False  # answered already
+    assert store._group.turns == 1
+    # The session as committed is kept in memory: the next turn needs no trip.
+    cached = store.sessions.get("test:a")
+    assert cached is not None
+    assert (cached.flow, cached.state, cached.version) == ("menu", "main", 1)
+    assert await store.load_turn("test:a", "m2") == (True, cached)
+    # Without the cache, the database answers the same, and knows m1 was answered.
+    store.sessions.forget(["test:a"])
+    assert (await store.load_turn("test:a", "m1"))[0] is False
     fresh, session = await store.load_turn("test:a", "m2")
     assert fresh is True
+    assert session == cached
+
+
+async def test_a_message_delivered_twice_is_caught_at_the_commit(store: SQLiteStorage) -> None:
+    async with store.transaction(lazy=True) as tx:
+        await tx.claim_inbound("test:a", "m1", NOW)
+        await tx.save_session(Session("test:a", "menu", "main"), NOW)
+    fresh, session = await store.load_turn("test:a", "m1")  # from the cache: looks new
+    assert fresh is True
     assert session is not None
-    assert (session.flow, session.state, session.version) == ("menu", "main", 1)
+
+    async def again() -> None:
+        async with store.transaction(lazy=True) as tx:
+            await tx.claim_inbound("test:a", "m1", NOW)
+            await tx.save_session(session.evolve(state="twice"), NOW)
+
+    with pytest.raises(AlreadyAnswered):
+        await again()
+    _, stored = await store.load_turn("test:a", "m2")
+    assert stored is not None
+    assert (stored.state, stored.version) == ("main", 1)
+
+
+async def test_erasing_a_user_forgets_their_cached_session(store: SQLiteStorage) -> None:
+    async with store.transaction(lazy=True) as tx:
+        await tx.save_session(Session("test:a", "menu", "main"), NOW)
+    assert store.sessions.get("test:a") is not None
+    async with store.transaction() as tx:
+        await tx.erase_user("test:a")
+    assert store.sessions.get("test:a") is None
+    assert await store.load_turn("test:a", "m9") == (True, None)
 
 
 async def test_a_message_answered_meanwhile_undoes_the_whole_turn(store: SQLiteStorage
@@ -105,35 +143,7 @@ async def test_a_session_changed_meanwhile_undoes_the_whole_turn(store: SQLiteSt
     with pytest.raises(VersionConflict):
         await late_turn()
     assert await _count(store, "inbound") == 0  # the message may be answered again
+    assert store.sessions.get("test:a") is None  # the failed turn's copy is not trusted
     _, now = await store.load_turn("test:a", "m1")
     assert now is not None
     assert (now.state, now.version) == ("other", 2)
-
-
-async def test_one_trip_work_waits_for_an_open_transaction(store: SQLiteStorage) -> None:
-    """A read queued while a transaction of several trips is open does not see its half-done
-    writes: it runs after the commit."""
-    async with store.transaction() as tx:  # not lazy: BEGIN at once, the gate held
-        await tx.touch_user("test:a", NOW)
-        await tx.flush()  # the user's row is written, not committed
-        reader = asyncio.create_task(_count(store, "users"))
-        outbox = asyncio.create_task(store.claim_outbox(NOW, 10))
-        await asyncio.sleep(0.05)
-        assert not reader.done()
-        assert not outbox.done()
-    assert await reader == 1  # after the commit, it sees the whole of it
-    assert await outbox == []
-
-
-async def test_one_trip_work_queued_first_runs_before_a_transaction(store: SQLiteStorage
-                                                                    ) -> None:
-    async with store.transaction(lazy=True) as tx:
-        await tx.touch_user("test:a", NOW)
-    # Queued at once (the gate is open), then a transaction asks for the gate: the read still
-    # runs first, and sees the user without the transaction's change.
-    reader = asyncio.create_task(store._all("SELECT COUNT(*) FROM users"))
-    await asyncio.sleep(0)
-    async with store.transaction() as tx:
-        await tx.erase_user("test:a")
-    assert (await reader)[0][0] == 1
-    assert await _count(store, "users") == 0
