@@ -28,6 +28,7 @@ from bot.core.events import (
     UserErased,
 )
 from bot.core.model import Inbound, InboundKind, Session
+from bot.core.text import fold
 from bot.locks import UserLocks
 from bot.storage.base import AlreadyAnswered, Storage, Timer, Transaction, VersionConflict
 
@@ -59,10 +60,12 @@ class Conversations:
     async def handle(self, inbound: Inbound, now: datetime) -> Outcome:
         """Run one user message as one turn.
 
-        The session is read first and the engine runs outside any transaction; then all that the
-        turn writes (the message id, the session, the outbox...) is one transaction, in one
-        trip to the database. The user's lock keeps their own turns in order meanwhile, and
-        the session's version and the message id settle a race with another process."""
+        The session is read first (from memory when it can) and the engine runs outside any
+        transaction; then all that the turn writes (the message id, the session, the
+        outbox...) is committed at once, all or nothing, with the other turns ready at that
+        moment (storage/group_commit.py). The user's lock keeps their own turns in order; the
+        session's version and the message id settle a race with another process, or a
+        message delivered twice."""
         async with self.locks.hold(inbound.user):
             for attempt in range(MAX_ATTEMPTS):
                 fresh, session = await self.storage.load_turn(inbound.user, inbound.message_id)
@@ -127,6 +130,7 @@ class Conversations:
         erased = any(isinstance(e, UserErased) for e in turn.events)
         if erased:
             await tx.erase_user(user)
+            fold.cache_clear()  # the last messages folded may be theirs
         else:
             saved = turn.session.evolve(version=before.version if before else 0)
             await tx.save_session(saved, now)

@@ -6,6 +6,7 @@ import asyncio
 
 from bot.conversations import Outcome
 from bot.core.model import Inbound, InboundKind
+from bot.core.text import fold
 from bot.runtime import Runtime
 from tests.conftest import NOW, RecordingChannel
 
@@ -83,6 +84,9 @@ async def test_delete_erases_every_row_but_the_goodbye_is_sent(
     assert "deleted" in channel.sent[-1].text
     rows = await runtime.storage.rows_about(user)
     assert set(rows.values()) == {0}, rows
+    # Nor is anything of theirs left in memory: their session, the texts lately folded.
+    assert runtime.storage.sessions.get(user) is None
+    assert fold.cache_info().currsize == 0
 
 
 async def test_photos_and_media_are_answered_not_stored(runtime: Runtime,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -65,8 +66,13 @@ def ascii_digits(text: str) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=16)
 def fold(text: str) -> str:
-    """A matching key: case, accents, Arabic-script variants, diacritics and digits folded."""
+    """A matching key: case, accents, Arabic-script variants, diacritics and digits folded.
+
+    A turn folds the same message several times (commands, safety, the recogniser, the
+    buttons); the last few results are kept, and only a few, since they are what people
+    wrote."""
     text = ascii_digits(clean_inbound(text)).translate(_ZERO_WIDTH)
     text = text.translate(_ARABIC_VARIANTS)
     decomposed = unicodedata.normalize("NFKD", text.casefold())

@@ -9,10 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.channels.base import PermanentFailure, RecipientBlocked, TemporaryFailure
+from bot.channels.telegram import TelegramChannel, bot_api_failure, make_bot
+from bot.core.model import MessageKind
 from bot.server import WEBHOOK_PATH, Server
 from bot.settings import Settings
+from bot.storage.base import OutboxMessage
+from tests.conftest import NOW
 from tests.fakes.bot_api import FakeBotAPI
 from tests.test_ocr import SCREENS, screenshot
 
@@ -133,3 +139,45 @@ async def test_webhook_checks_the_secret_and_answers_an_update_once(
         assert health["channels"] == ["telegram", "web"]
     finally:
         await client.close()
+
+
+@pytest.mark.parametrize(("status", "answer", "kind", "retry_after"), [
+    (429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 7",
+           "parameters": {"retry_after": 7}}, TemporaryFailure, 7),
+    (403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the "
+           "user"}, RecipientBlocked, None),
+    (400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"},
+     PermanentFailure, None),
+    (502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}, TemporaryFailure,
+     None),
+    (500, {}, TemporaryFailure, None),  # no Bot API body: the HTTP status decides
+])
+def test_bot_api_errors_become_the_senders_vocabulary(
+        status: int, answer: dict[str, Any], kind: type[Exception], retry_after: int | None
+        ) -> None:
+    failure = bot_api_failure(status, answer)
+    assert type(failure) is kind
+    if isinstance(failure, TemporaryFailure):
+        assert failure.retry_after == retry_after
+
+
+async def test_a_page_that_is_not_the_bot_api_is_tried_again_later(tmp_path: Path) -> None:
+    """A proxy's HTML error page instead of the Bot API's JSON: a temporary failure."""
+    async def proxy(request: web.Request) -> web.Response:
+        return web.Response(status=502, text="<html>Bad Gateway</html>",
+                            content_type="text/html")
+
+    app = web.Application()
+    app.router.add_post("/bot{token}/{method}", proxy)
+    server = TestServer(app)
+    await server.start_server()
+    bot = make_bot("123456:TEST", str(server.make_url("")).rstrip("/"))
+    try:
+        message = OutboxMessage(id=1, user=f"telegram:{CHAT}", kind=MessageKind.REPLY,
+                                locale="ar", text="مرحبا", choices=(), created_at=NOW,
+                                attempts=1)
+        with pytest.raises(TemporaryFailure):
+            await TelegramChannel(bot).send(message)
+    finally:
+        await bot.session.close()
+        await server.close()
