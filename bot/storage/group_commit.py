@@ -14,6 +14,7 @@ one trip where it waited for many.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections import deque
 from collections.abc import Callable
@@ -75,8 +76,8 @@ class GroupCommit(Generic[W]):
         if not group:
             return []
         outcomes: list[Outcome] = []
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        try:  # BEGIN too: another process may hold the database past the busy timeout
+            conn.execute("BEGIN IMMEDIATE")
             for writes, done in group:
                 conn.execute("SAVEPOINT turn")
                 try:
@@ -88,9 +89,10 @@ class GroupCommit(Generic[W]):
                     outcomes.append((done, None))
                 conn.execute("RELEASE turn")
             conn.execute("COMMIT")
-        except BaseException as exc:  # the COMMIT, or the disk: nothing of the group is kept
+        except BaseException as exc:  # BEGIN, COMMIT or the disk: nothing of the group is kept
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # every turn must still be told
+                    conn.execute("ROLLBACK")
             return [(done, exc) for _, done in group]
         self.groups += 1
         self.turns += len(group)

@@ -454,6 +454,20 @@ def _claimed(row: Any) -> OutboxMessage:
         second_locale=row[9] if isinstance(row[9], str) else None)
 
 
+def _mark_sent(conn: sqlite3.Connection, sent: list[tuple[int, Delivery]],
+               now: datetime) -> None:
+    """In the database thread. The text is not kept once delivered (the transcript has it,
+    with consent only); the goodbye after /delete, the last row about an erased user, goes."""
+    conn.execute(
+        "DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?)) AND NOT EXISTS "
+        "(SELECT 1 FROM users u WHERE u.user_key = outbox.user_key)",
+        (json.dumps([i for i, _ in sent]),))
+    conn.executemany(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, channel_ref = ?, body = '{}', "
+        "sent_as = ?, fallback_from = ? WHERE id = ?",
+        [(_iso(now), d.ref, d.sent_as, d.fallback_from, i) for i, d in sent])
+
+
 def _timer(row: Any) -> Timer:
     return Timer(id=row[0], user=row[1], name=row[2], topic=row[3], due_at=_when(row[4]),
                  payload=json.loads(row[5]))
@@ -559,8 +573,11 @@ class SQLiteStorage:
 
     # -- outbox -------------------------------------------------------------------------------
 
-    async def claim_outbox(self, now: datetime, limit: int) -> list[OutboxMessage]:
+    async def claim_outbox(self, now: datetime, limit: int,
+                           sent: list[tuple[int, Delivery]] | None = None) -> list[OutboxMessage]:
         def claim(conn: sqlite3.Connection) -> list[Any]:
+            if sent:
+                _mark_sent(conn, sent, now)
             # With each row, what a channel may need to choose how to send it: whether the
             # user can be reached, when they last wrote, and their second language.
             rows = conn.execute(
@@ -596,20 +613,8 @@ class SQLiteStorage:
                     "body = '{}' WHERE id = ?", (_iso(now), channel_ref, message_id))
 
     async def mark_sent_many(self, sent: list[tuple[int, Delivery]], now: datetime) -> None:
-        if not sent:
-            return
-
-        def mark(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?)) AND NOT EXISTS "
-                "(SELECT 1 FROM users u WHERE u.user_key = outbox.user_key)",
-                (json.dumps([i for i, _ in sent]),))
-            conn.executemany(
-                "UPDATE outbox SET status = 'sent', sent_at = ?, channel_ref = ?, body = '{}', "
-                "sent_as = ?, fallback_from = ? WHERE id = ?",
-                [(_iso(now), d.ref, d.sent_as, d.fallback_from, i) for i, d in sent])
-
-        await self._atomic(mark)
+        if sent:
+            await self._atomic(lambda conn: _mark_sent(conn, sent, now))
 
     async def record_peer_status(self, channel: str, ref: str, status: str, at: datetime,
                                  error: str | None) -> bool:

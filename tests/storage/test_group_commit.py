@@ -118,3 +118,19 @@ async def test_a_group_waits_for_a_transaction_that_holds_the_gate(db: aiosqlite
     gate.release()
     await waiting
     assert await _rows(db) == [("a", 1)]
+
+
+async def test_a_database_held_by_another_process_fails_the_group_and_tells_it(
+        db: aiosqlite.Connection, tmp_path: Path) -> None:
+    await db.execute("PRAGMA busy_timeout = 100")
+    other = sqlite3.connect(tmp_path / "g.sqlite3", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process is writing, past our busy timeout
+    group: GroupCommit[Writes] = GroupCommit(Gate(), run)
+    outcomes = await asyncio.gather(group.commit(db, ([("a", 1)], False)),
+                                    group.commit(db, ([("b", 1)], False)),
+                                    return_exceptions=True)
+    assert all(isinstance(o, sqlite3.OperationalError) for o in outcomes)
+    other.execute("COMMIT")
+    other.close()
+    await group.commit(db, ([("c", 1)], False))
+    assert await _rows(db) == [("c", 1)]
