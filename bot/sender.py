@@ -104,17 +104,16 @@ class Sender:
     async def drain(self) -> SendReport:
         """Send everything that is ready now; return what happened."""
         report = SendReport()
-        sent: list[tuple[int, Delivery]] = []
         while True:
-            # What the last batch delivered is recorded in the same transaction as the next
-            # claim: one trip to the database (and one disk flush) per batch, not two.
-            claimed = await self.storage.claim_outbox(self.clock.now(), self.batch, sent)
+            claimed = await self.storage.claim_outbox(self.clock.now(), self.batch)
             if not claimed:
                 return report
             # A batch holds at most one message per user (claim_outbox), so its messages can
-            # travel side by side without overtaking each other within a conversation.
-            sent = []
+            # travel side by side without overtaking each other within a conversation; what
+            # went out is recorded in one transaction.
+            sent: list[tuple[int, Delivery]] = []
             await asyncio.gather(*(self._deliver(m, report, sent) for m in claimed))
+            await self.storage.mark_sent_many(sent, self.clock.now())
 
     async def _deliver(self, message: OutboxMessage, report: SendReport,
                        sent: list[tuple[int, Delivery]]) -> None:

@@ -227,11 +227,9 @@ class Storage(Protocol):
         ...
 
     # The sender's side of the outbox. Each call is its own transaction.
-    async def claim_outbox(self, now: datetime, limit: int,
-                           sent: list[tuple[int, Delivery]] | None = None) -> list[OutboxMessage]:
+    async def claim_outbox(self, now: datetime, limit: int) -> list[OutboxMessage]:
         """Mark up to `limit` ready rows 'sending' and return them, oldest first, never
-        overtaking an earlier unsent message of the same user. `sent`: the previous batch's
-        deliveries, recorded first (as `mark_sent_many`) in the same transaction."""
+        overtaking an earlier unsent message of the same user."""
         ...
     async def mark_sent(self, message_id: int, now: datetime, channel_ref: str | None) -> None: ...
     async def mark_sent_many(self, sent: list[tuple[int, Delivery]], now: datetime) -> None:

@@ -573,11 +573,8 @@ class SQLiteStorage:
 
     # -- outbox -------------------------------------------------------------------------------
 
-    async def claim_outbox(self, now: datetime, limit: int,
-                           sent: list[tuple[int, Delivery]] | None = None) -> list[OutboxMessage]:
+    async def claim_outbox(self, now: datetime, limit: int) -> list[OutboxMessage]:
         def claim(conn: sqlite3.Connection) -> list[Any]:
-            if sent:
-                _mark_sent(conn, sent, now)
             # With each row, what a channel may need to choose how to send it: whether the
             # user can be reached, when they last wrote, and their second language.
             rows = conn.execute(

@@ -245,10 +245,8 @@ async def test_a_reminder_keeps_its_template_and_the_claim_says_when_the_user_wr
     assert (other.template, other.template_params) == ("card_end:120", ("12/03/2026",))
     assert other.last_inbound_at is None  # U2 never wrote
     assert other.second_locale is None
-    # What went out is recorded with the next claim, in the same transaction: U2's second
-    # message may go once its first is marked sent.
-    (plain,) = await store.claim_outbox(
-        T0, 10, [(first.id, Delivery("wamid.1")), (other.id, Delivery())])
+    await store.mark_sent_many([(first.id, Delivery("wamid.1")), (other.id, Delivery())], T0)
+    (plain,) = await store.claim_outbox(T0, 10)  # U2's second, once its first went out
     assert (plain.template, plain.template_params) == ("", ())
     assert await store.outbox_status(first.id) == "sent"
     assert await store.outbox_status(other.id) is None  # U2 has no user row: not kept
