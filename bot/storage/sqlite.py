@@ -610,8 +610,20 @@ class SQLiteStorage:
                     "body = '{}' WHERE id = ?", (_iso(now), channel_ref, message_id))
 
     async def mark_sent_many(self, sent: list[tuple[int, Delivery]], now: datetime) -> None:
-        if sent:
-            await self._atomic(lambda conn: _mark_sent(conn, sent, now))
+        if not sent:
+            return
+
+        def mark(conn: sqlite3.Connection) -> None:
+            # Not flushed to the disk on its own (the next turn's commit carries it): lost to a
+            # power cut, these rows would stay 'sending' and be marked uncertain at the
+            # restart, never sent again, which is what a crash while sending already does.
+            conn.execute("PRAGMA synchronous = NORMAL")
+            try:
+                _all_or_nothing(conn, lambda c: _mark_sent(c, sent, now))
+            finally:
+                conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+
+        await self._gate.trip(self.db, mark)
 
     async def record_peer_status(self, channel: str, ref: str, status: str, at: datetime,
                                  error: str | None) -> bool:

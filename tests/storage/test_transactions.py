@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.model import Session
-from bot.storage.base import AlreadyAnswered, VersionConflict
+from bot.core.model import MessageKind, Session
+from bot.storage.base import AlreadyAnswered, Delivery, VersionConflict
 from bot.storage.sqlite import SQLiteStorage
 from tests.conftest import NOW
 
@@ -147,3 +147,14 @@ async def test_a_session_changed_meanwhile_undoes_the_whole_turn(store: SQLiteSt
     _, now = await store.load_turn("test:a", "m1")
     assert now is not None
     assert (now.state, now.version) == ("other", 2)
+
+
+async def test_recording_what_went_out_leaves_the_disk_flush_setting_as_it_was(
+        store: SQLiteStorage) -> None:
+    async with store.transaction(lazy=True) as tx:
+        await tx.touch_user("test:a", NOW)
+        await tx.enqueue("test:a", MessageKind.REPLY, "fr", "Bonjour", (), NOW)
+    (message,) = await store.claim_outbox(NOW, 10)
+    await store.mark_sent_many([(message.id, Delivery("1"))], NOW)
+    assert await store.outbox_status(message.id) == "sent"
+    assert (await store._all("PRAGMA synchronous"))[0][0] == 2  # FULL again for the turns
