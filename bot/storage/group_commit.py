@@ -55,18 +55,14 @@ class GroupCommit(Generic[W]):
             try:
                 outcomes: list[Outcome] = await self.gate.trip(db, self._run_group)
             except BaseException as exc:  # the trip itself failed: nobody's turn is kept
-                outcomes = []
+                failed: list[Outcome] = []
                 while self._waiting:
-                    outcomes.append((self._waiting.popleft()[1], exc))
-                if not isinstance(exc, Exception):
-                    raise
-            for done, error in outcomes:
-                if done.done():  # the turn was cancelled while waiting
+                    failed.append((self._waiting.popleft()[1], exc))
+                _tell(failed)
+                if isinstance(exc, Exception):  # told to every turn: nobody else to tell
                     continue
-                if error is None:
-                    done.set_result(None)
-                else:
-                    done.set_exception(error)
+                raise  # cancelled: the turns were told first
+            _tell(outcomes)
 
     def _run_group(self, conn: sqlite3.Connection) -> list[Outcome]:
         """In the database thread."""
@@ -97,3 +93,13 @@ class GroupCommit(Generic[W]):
         self.groups += 1
         self.turns += len(group)
         return outcomes
+
+
+def _tell(outcomes: list[Outcome]) -> None:
+    for done, error in outcomes:
+        if done.done():  # the turn was cancelled while waiting
+            continue
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)

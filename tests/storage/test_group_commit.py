@@ -134,3 +134,13 @@ async def test_a_database_held_by_another_process_fails_the_group_and_tells_it(
     other.close()
     await group.commit(db, ([("c", 1)], False))
     assert await _rows(db) == [("c", 1)]
+
+
+async def test_a_closed_database_fails_every_waiting_turn(tmp_path: Path) -> None:
+    db = await aiosqlite.connect(tmp_path / "closed.sqlite3", isolation_level=None)
+    await db.close()
+    group: GroupCommit[Writes] = GroupCommit(Gate(), run)
+    outcomes = await asyncio.gather(group.commit(db, ([("a", 1)], False)),
+                                    group.commit(db, ([("b", 1)], False)),
+                                    return_exceptions=True)
+    assert all(isinstance(o, ValueError) for o in outcomes)  # told, not left waiting
