@@ -3,9 +3,9 @@
     .venv/bin/python benchmarks/telegram_throughput.py [--users 100] [--messages 20] [--rounds 3]
 
 Both run by long polling against the same local fake Bot API server (tests/fakes/bot_api.py),
-in the same process as the bot, each run in a fresh process, echo and Relais taking turns for
-`--rounds` rounds. Each simulated user sends a message, waits for the answer, and sends the
-next. Prints the throughput (answered messages per second) and the p50/p99 latency (update
+which runs in the bot's own process; each run gets a fresh process, and echo and Relais take
+turns for `--rounds` rounds. Each simulated user sends a message, waits for the answer, and
+sends the next. Prints the throughput (answered messages per second) and the p50/p99 latency (update
 queued -> answer received) of each run, then the medians and Relais' share of the echo bot's
 throughput (target: at least 80%). Relais runs with its real storage (SQLite on disk,
 synchronous=FULL) and the per-chat limit lifted (TELEGRAM_CHAT_INTERVAL), since the echo bot
