@@ -93,8 +93,7 @@ def _all_or_nothing(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection],
         result = fn(conn)
         conn.execute("COMMIT")
     except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        _rollback(conn)
         raise
     return result
 

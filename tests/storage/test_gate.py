@@ -4,25 +4,10 @@ queued before a transaction runs before it; nobody reads a transaction's half.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 
 from bot.storage.sqlite import SQLiteStorage
 from tests.conftest import NOW
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteStorage]:
-    storage = SQLiteStorage(tmp_path / "t.sqlite3")
-    await storage.open()
-    yield storage
-    await storage.close()
-
-
-async def _count(store: SQLiteStorage, table: str) -> int:
-    return int((await store._all(f"SELECT COUNT(*) FROM {table}"))[0][0])
+from tests.storage.conftest import count_rows
 
 
 async def test_one_trip_work_waits_for_an_open_transaction(store: SQLiteStorage) -> None:
@@ -31,7 +16,7 @@ async def test_one_trip_work_waits_for_an_open_transaction(store: SQLiteStorage)
     async with store.transaction() as tx:  # not lazy: BEGIN at once, the gate held
         await tx.touch_user("test:a", NOW)
         await tx.flush()  # the user's row is written, not committed
-        reader = asyncio.create_task(_count(store, "users"))
+        reader = asyncio.create_task(count_rows(store, "users"))
         outbox = asyncio.create_task(store.claim_outbox(NOW, 10))
         await asyncio.sleep(0.05)
         assert not reader.done()
@@ -51,4 +36,4 @@ async def test_one_trip_work_queued_first_runs_before_a_transaction(store: SQLit
     async with store.transaction() as tx:
         await tx.erase_user("test:a")
     assert (await reader)[0][0] == 1
-    assert await _count(store, "users") == 0
+    assert await count_rows(store, "users") == 0

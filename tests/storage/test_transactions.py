@@ -4,31 +4,17 @@ all or nothing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from bot.core.model import MessageKind, Session
 from bot.storage.base import AlreadyAnswered, Delivery, VersionConflict
 from bot.storage.sqlite import SQLiteStorage
 from tests.conftest import NOW
+from tests.storage.conftest import count_rows
 
 
 class Boom(Exception):
     pass
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteStorage]:
-    storage = SQLiteStorage(tmp_path / "t.sqlite3")
-    await storage.open()
-    yield storage
-    await storage.close()
-
-
-async def _count(store: SQLiteStorage, table: str) -> int:
-    return int((await store._all(f"SELECT COUNT(*) FROM {table}"))[0][0])
 
 
 async def test_a_lazy_transaction_that_reads_is_all_or_nothing(store: SQLiteStorage) -> None:
@@ -51,8 +37,8 @@ async def test_a_lazy_transaction_that_reads_is_all_or_nothing(store: SQLiteStor
     with pytest.raises(Boom):
         await fails_after_reading()
     assert held == [True]
-    assert await _count(store, "users") == 0
-    assert await _count(store, "inbound") == 0
+    assert await count_rows(store, "users") == 0
+    assert await count_rows(store, "inbound") == 0
     assert not store._gate.held  # the failed transaction let the others in
 
 
@@ -122,8 +108,8 @@ async def test_a_message_answered_meanwhile_undoes_the_whole_turn(store: SQLiteS
 
     with pytest.raises(AlreadyAnswered):
         await late_turn()
-    assert await _count(store, "users") == 0
-    assert await _count(store, "sessions") == 0
+    assert await count_rows(store, "users") == 0
+    assert await count_rows(store, "sessions") == 0
     assert not store._gate.held
 
 
@@ -142,7 +128,7 @@ async def test_a_session_changed_meanwhile_undoes_the_whole_turn(store: SQLiteSt
 
     with pytest.raises(VersionConflict):
         await late_turn()
-    assert await _count(store, "inbound") == 0  # the message may be answered again
+    assert await count_rows(store, "inbound") == 0  # the message may be answered again
     assert store.sessions.get("test:a") is None  # the failed turn's copy is not trusted
     _, now = await store.load_turn("test:a", "m1")
     assert now is not None
