@@ -1,5 +1,6 @@
-"""Command line: `python -m bot {run, chat, simulate, classify, ladder, flows check,
-flows graph FLOW, whatsapp templates, caseworker add|reset}`."""
+"""Command line: `python -m bot {run, setup, chat, simulate, classify, ladder, flows check,
+flows graph FLOW, whatsapp templates, caseworker add|reset|list, org list|default, cases list}`.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +12,21 @@ from bot.content import ContentError
 from bot.core.definition import DefinitionError
 from bot.settings import Settings, SettingsError
 
+OWN_PARSERS = {
+    "setup": "create the organisation and its first admin; make it the default organisation",
+    "caseworker": "caseworker accounts: add, reset, list",
+    "org": "organisations: list, default",
+    "cases": "open cases: list",
+}
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="the server: Telegram, webhooks, sender and scheduler")
+    # Parsed by their own modules (`python -m bot caseworker --help`); listed here for --help.
+    for name, text in OWN_PARSERS.items():
+        sub.add_parser(name, help=text, add_help=False)
     chat = sub.add_parser("chat", help="talk to the assistant in this terminal")
     chat.add_argument("--user", default="me", help="who you are (default: me)")
     sim = sub.add_parser("simulate", help="JSON lines in, JSON lines out (see bot/simulate.py)")
@@ -54,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     if raw and raw[0] == "caseworker":  # its own parser: `python -m bot caseworker --help`
         from bot.caseworker_cli import main as caseworker_main
         return caseworker_main(raw[1:])
+    if raw and raw[0] in OWN_PARSERS:
+        from bot.admin_cli import main as admin_main
+        return admin_main(raw[0], raw[1:])
     args = _parser().parse_args(argv)
     try:
         level = Settings.load().log_level

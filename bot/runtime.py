@@ -6,8 +6,8 @@ the channels differ.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.channels.base import Channel
@@ -30,6 +30,8 @@ class Runtime:
     conversations: Conversations
     sender: Sender
     scheduler: Scheduler
+    #: Called after every committed turn, beside waking the sender (the live inbox).
+    watchers: list[Callable[[], None]] = field(default_factory=list)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock, channels: Mapping[str, Channel],
@@ -44,11 +46,18 @@ class Runtime:
                                 synchronous=settings.sqlite_synchronous,
                                 default_org=settings.default_organisation)
         sender = Sender(storage, channels, clock, limits=limits)
-        conversations = Conversations(storage, engine, on_committed=sender.wake)
+        watchers: list[Callable[[], None]] = []
+
+        def committed() -> None:
+            sender.wake()
+            for watcher in watchers:
+                watcher()
+
+        conversations = Conversations(storage, engine, on_committed=committed)
         scheduler = Scheduler(storage, conversations, clock,
                               Retention(inactive_days=settings.retention_days,
                                         inbound_ids_days=settings.retention_days))
-        return cls(storage, engine, conversations, sender, scheduler)
+        return cls(storage, engine, conversations, sender, scheduler, watchers)
 
     async def start(self) -> int:
         """Open the database; return how many messages a crash left uncertain."""

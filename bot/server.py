@@ -2,7 +2,8 @@
 scheduler running beside it.
 
 Telegram runs by long polling (no public address needed) or by webhook (`/telegram/webhook`,
-checked against TELEGRAM_WEBHOOK_SECRET). WhatsApp calls `/whatsapp/webhook`, signed with the
+checked against TELEGRAM_WEBHOOK_SECRET); aiogram is imported only when a token is set (it is
+most of the start-up time otherwise). WhatsApp calls `/whatsapp/webhook`, signed with the
 app secret. Shutting down stops taking updates, lets the turn in
 progress finish, and leaves unsent messages in the outbox for the next start.
 """
@@ -14,23 +15,14 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aiogram import Bot, Dispatcher
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.channels.base import Channel
 from bot.channels.graph import GraphAPI
-from bot.channels.telegram import (
-    NAME as TELEGRAM,
-)
-from bot.channels.telegram import (
-    TelegramChannel,
-    TelegramInbound,
-    make_bot,
-    register_commands,
-)
 from bot.channels.webchat import NAME as WEB
 from bot.channels.webchat import WebChatChannel, WebChatEndpoint
 from bot.channels.whatsapp import NAME as WHATSAPP
@@ -40,12 +32,19 @@ from bot.channels.whatsapp_webhook import WhatsAppWebhook
 from bot.clock import Clock, SystemClock
 from bot.core.model import LOCALES, Inbound
 from bot.inbox import inbox_routes
+from bot.inbox.announce import Announcer
+from bot.inbox.live import Live
+from bot.inbox.mail import Mailer, SMTPSettings
 from bot.runtime import Runtime
 from bot.sender import RateLimit
 from bot.settings import Settings, SettingsError
 from bot.storage.cases import CaseStore
 
+if TYPE_CHECKING:
+    from aiogram import Bot, Dispatcher
+
 log = logging.getLogger(__name__)
+TELEGRAM = "telegram"  # bot.channels.telegram.NAME, without importing aiogram
 WEBHOOK_PATH = "/telegram/webhook"
 STATIC = Path(__file__).parent / "web" / "static"
 #: The page loads nothing from elsewhere; its one script is inline.
@@ -70,6 +69,8 @@ class Server:
         self.webchat = WebChatChannel()
         self.channels[WEB] = self.webchat
         if settings.telegram_bot_token:
+            from bot.channels.telegram import TelegramChannel, make_bot
+
             self.bot = make_bot(settings.telegram_bot_token, settings.telegram_api_base)
             self.channels[TELEGRAM] = TelegramChannel(self.bot)
         self.graph: GraphAPI | None = None
@@ -85,6 +86,8 @@ class Server:
                                       settings.whatsapp_chat_interval)}
         self.runtime = Runtime.build(settings, self.clock, self.channels, limits=limits)
         if self.bot is not None:
+            from bot.channels.telegram import TelegramInbound
+
             self.dispatcher = TelegramInbound(self.bot, self.handle).dispatcher()
         self.whatsapp: WhatsAppWebhook | None = None
         if self.graph is not None:
@@ -95,6 +98,15 @@ class Server:
                 phone_number_id=settings.whatsapp_phone_number_id)
         self.stop = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
+        # Open inbox pages are told after every committed turn; so is the announcer.
+        self.live = Live()
+        self.runtime.watchers.append(self.live.changed)
+        self.cases = CaseStore(self.runtime.storage,
+                               default_org=settings.default_organisation or None)
+        self.announcer = Announcer(self.runtime.storage, self.clock.now, self._today,
+                                   settings.inbox_url, _mailer(settings),
+                                   self._staff_notice if settings.staff_telegram_chat_id
+                                   and self.bot is not None else None)
 
     async def handle(self, inbound: Inbound) -> None:
         """One message from any channel. A failure is logged, never raised to the channel."""
@@ -114,16 +126,17 @@ class Server:
                                                        self.user_connected).connect)
         webhook = self.settings.telegram_mode == "webhook"
         if self.bot is not None and self.dispatcher is not None and webhook:
+            from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+
             SimpleRequestHandler(dispatcher=self.dispatcher, bot=self.bot,
                                  secret_token=self.settings.telegram_webhook_secret
                                  ).register(app, path=WEBHOOK_PATH)
         if self.whatsapp is not None:
             self.whatsapp.register(app)
         # The caseworkers' inbox: their replies run as turns of the user's conversation.
-        inbox_routes(app, CaseStore(self.runtime.storage,
-                                    default_org=self.settings.default_organisation or None),
-                     self.runtime.conversations.staff, self.runtime.engine.canned_replies(),
-                     self.clock.now, timezone=self.settings.timezone)
+        inbox_routes(app, self.cases, self.runtime.conversations.staff,
+                     self.runtime.engine.canned_replies(), self.clock.now,
+                     timezone=self.settings.timezone, live=self.live)
         app.cleanup_ctx.append(self._lifecycle)
         return app
 
@@ -151,8 +164,12 @@ class Server:
             log.warning("%d messages were being sent when the process stopped; not resent",
                         uncertain)
         await self._start_telegram()
+        await self._check_organisations()
         self.tasks.append(asyncio.create_task(self.runtime.sender.run(self.stop)))
         self.tasks.append(asyncio.create_task(self.runtime.scheduler.run(self.stop)))
+        self.tasks.append(asyncio.create_task(self.announcer.run(self.stop, self.live)))
+        log.info("started (channels: %s; e-mail to caseworkers: %s)",
+                 ", ".join(sorted(self.channels)), "on" if self.announcer.mailer else "off")
         # What start-up loaded (flows, texts, the recogniser's vectors: most of the heap) lives
         # as long as the process: the garbage collector is told not to walk it again at each
         # full collection. Those walks were the longest pauses under load (the benchmark's p99
@@ -161,7 +178,9 @@ class Server:
         gc.freeze()
         yield
         gc.unfreeze()
+        log.info("stopping (channels: %s)", ", ".join(sorted(self.channels)))
         self.stop.set()
+        self.live.close()
         if self.dispatcher is not None and self.settings.telegram_mode == "polling":
             with contextlib.suppress(RuntimeError):  # polling had not started
                 await self.dispatcher.stop_polling()
@@ -173,10 +192,32 @@ class Server:
         if self.graph is not None:
             await self.graph.close()
         await self.runtime.close()
+        log.info("stopped")
+
+    def _today(self) -> date:
+        return self.clock.now().astimezone(self.settings.timezone).date()
+
+    async def _check_organisations(self) -> None:
+        """Say in the log how to make cases visible, when nobody could see them."""
+        staffed = [org for org, staff, _, _ in await self.cases.organisations() if staff]
+        waiting = await self.cases.waiting_cases()
+        if not staffed:
+            log.warning("no caseworker account yet: a person who asks for help is kept "
+                        "waiting in no organisation (%d case(s) now). Create the organisation "
+                        "and its first admin: python -m bot setup", waiting)
+        elif waiting:
+            log.warning("%d open case(s) are in an organisation nobody belongs to; an admin "
+                        "sees them after: python -m bot org default CODE", waiting)
+
+    async def _staff_notice(self, text: str) -> None:
+        assert self.bot is not None
+        await self.bot.send_message(self.settings.staff_telegram_chat_id, text)
 
     async def _start_telegram(self) -> None:
         if self.bot is None or self.dispatcher is None:
             return
+        from bot.channels.telegram import register_commands
+
         menus = {locale: self.runtime.engine.command_menu(locale) for locale in LOCALES}
         try:
             await register_commands(self.bot, menus)
@@ -202,6 +243,14 @@ def _templates(settings: Settings) -> TemplateBook:
         return TemplateBook.load(settings.whatsapp_templates_dir)
     except TemplateError as exc:
         raise SettingsError(f"WHATSAPP_TEMPLATES_DIR: {exc}") from exc
+
+
+def _mailer(settings: Settings) -> Mailer | None:
+    if not settings.smtp_host:
+        return None
+    return Mailer(SMTPSettings(settings.smtp_host, settings.smtp_port, settings.smtp_user,
+                               str(settings.smtp_password), settings.smtp_from,
+                               settings.smtp_tls))
 
 
 def main() -> int:

@@ -117,6 +117,13 @@ def _org_code(raw: str) -> str:
     return code
 
 
+def _chat_id(raw: str) -> str:
+    value = raw.strip()
+    if value and not (value.lstrip("-").isascii() and value.lstrip("-").isdigit()):
+        raise ValueError("must be a Telegram chat id such as -1001234567890")
+    return value
+
+
 def _port(raw: str) -> int:
     value = int(raw)
     if not 0 < value < 65536:
@@ -187,8 +194,23 @@ SPECS: dict[str, Spec] = {
                          "When caseworkers answer (French public holidays are closed); "
                          "users who ask for a person are told when to expect an answer."),
     "DEFAULT_ORGANISATION": Spec(_org_code, "",
-                                 "Code of the organisation that gets the cases of users who "
-                                 "came through no association's link. Empty: the first one."),
+                                 "Code of the organisation that gets the cases of people who "
+                                 "came through no association's link; when set, it wins over "
+                                 "the default stored by python -m bot setup. Empty: that one."),
+    "PUBLIC_URL": Spec(_url, "",
+                       "The server's public address (https://...), for links in e-mails "
+                       "to caseworkers. Empty: http://WEB_HOST:WEB_PORT."),
+    "SMTP_HOST": Spec(str.strip, "",
+                      "SMTP server for e-mails to caseworkers about new cases. Empty: none."),
+    "SMTP_PORT": Spec(_port, "587", "Port of the SMTP server (587 starttls, 465 ssl)."),
+    "SMTP_USER": Spec(str.strip, "", "SMTP login. Empty: no login."),
+    "SMTP_PASSWORD": Spec(_secret, "", "SMTP password."),
+    "SMTP_FROM": Spec(str.strip, "", "Sender address of the e-mails (required with SMTP_HOST)."),
+    "SMTP_TLS": Spec(_choice("starttls", "ssl", "none"), "starttls",
+                     "starttls, ssl (implicit TLS) or none (a local relay only)."),
+    "STAFF_TELEGRAM_CHAT_ID": Spec(_chat_id, "",
+                                   "Telegram group of the caseworkers told about new cases "
+                                   "(needs TELEGRAM_BOT_TOKEN). Empty: none."),
     "WEB_HOST": Spec(str.strip, "127.0.0.1", "Address the web server listens on."),
     "WEB_PORT": Spec(_port, "8080", "Port of the web server (web chat, webhooks, health)."),
     "FLOWS_DIR": Spec(_path, "flows", "Folder of the conversation flows (YAML)."),
@@ -223,6 +245,14 @@ class Settings:
     whatsapp_templates_dir: Path
     office_hours: OfficeHours
     default_organisation: str
+    public_url: str
+    smtp_host: str
+    smtp_port: int
+    smtp_user: str
+    smtp_password: Secret
+    smtp_from: str
+    smtp_tls: str
+    staff_telegram_chat_id: str
     web_host: str
     web_port: int
     flows_dir: Path
@@ -237,12 +267,21 @@ class Settings:
             if not self.telegram_webhook_secret:
                 raise SettingsError("TELEGRAM_WEBHOOK_SECRET is required when "
                                     "TELEGRAM_MODE=webhook: it proves calls come from Telegram")
+        if self.smtp_host and "@" not in self.smtp_from:
+            raise SettingsError("SMTP_FROM is required with SMTP_HOST: the sender's address")
+        if self.staff_telegram_chat_id and not self.telegram_bot_token:
+            raise SettingsError("STAFF_TELEGRAM_CHAT_ID needs TELEGRAM_BOT_TOKEN")
         if self.whatsapp_token:
             for name in ("WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_APP_SECRET",
                          "WHATSAPP_VERIFY_TOKEN"):
                 if not getattr(self, name.lower()):
                     raise SettingsError(f"{name} is required with WHATSAPP_TOKEN: "
                                         f"{SPECS[name].help}")
+
+    @property
+    def inbox_url(self) -> str:
+        base = self.public_url or f"http://{self.web_host}:{self.web_port}"
+        return f"{base}/inbox"
 
     @property
     def retention_days(self) -> int:

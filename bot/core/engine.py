@@ -10,6 +10,7 @@ the user's language and the main menu: one broken conversation never stops the p
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
@@ -357,6 +358,13 @@ class Engine:
                 raise LookupError(f"no ready reply {key!r}")
             rendered = self.translator.render(self.named[key], locale)
             text, shown_in = for_display(rendered.text, rendered.locale), rendered.locale
+        elif action == "ready":
+            # The association's own ready reply: the inbox sends its five texts along (it
+            # keeps them; the engine stays pure) and the person's language is picked here.
+            texts = json.loads(payload.get("text", "{}"))
+            wanted = locale or SOURCE_LOCALE
+            ready_in = wanted if texts.get(wanted) else SOURCE_LOCALE
+            text, shown_in = for_display(texts[ready_in], ready_in), ready_in
         elif action == "reply":
             intro = self.translator.render(self.named["handoff.from_caseworker"], locale)
             body = clean_inbound(payload.get("text", "")).strip()

@@ -24,6 +24,11 @@ REQUESTS = {"first": "première carte après la protection", "renewal": "renouve
             "unknown": "ne sait pas"}
 #: Why the person was handed over, by reason code (bot.core.actions.request_caseworker).
 REASONS = {"user_request": "la personne a demandé à parler à quelqu'un"}
+#: The case's title when nothing more precise is known, by reason code: never the raw code.
+REASON_TITLES = {"user_request": "Demande à parler à une personne"}
+GENERIC_TITLE = "Demande d'aide"
+#: The summary's first line names the case; the inbox shows it as the case's title.
+TITLE_LINE = "Objet : "
 NOT_GIVEN = "non indiqué"
 #: How many days before the API ends a case is marked urgent (as the ladder's urgency).
 URGENT_DAYS = 15
@@ -48,7 +53,8 @@ def problems_of(session: Session) -> list[tuple[str, str]]:
 def summarise(session: Session, today: date, reason: str, facts: CaseFacts,
               advice: Advice | None, where: str | None) -> str:
     slots = session.slots
-    lines = ["Résumé préparé par Relais à partir de ce que la personne a indiqué.",
+    lines = [TITLE_LINE + case_title(session, reason, facts, where),
+             "Résumé préparé par Relais à partir de ce que la personne a indiqué.",
              f"Motif : {REASONS.get(reason, reason)}"
              + (f" (depuis : {facts.flow_names.get(where, where)})" if where else "") + ".",
              f"Langue : {LANGUAGES.get(session.locale or 'fr', session.locale)}"
@@ -75,6 +81,26 @@ def summarise(session: Session, today: date, reason: str, facts: CaseFacts,
         lines.append("La personne n'a pas accepté que Relais garde ses dates : "
                      "seuls les messages à partir de maintenant sont transmis.")
     return "\n".join(lines)
+
+
+def case_title(session: Session, reason: str, facts: CaseFacts, where: str | None) -> str:
+    """In French, what the case is about: the latest problem recognised, else where the person
+    was when they asked, else the reason."""
+    problems = problems_of(session)
+    if problems:
+        problem = problems[-1][0]
+        return facts.problem_titles.get(problem, GENERIC_TITLE)
+    if where and where in facts.flow_names:
+        return f"Aide demandée depuis « {facts.flow_names[where]} »"
+    return REASON_TITLES.get(reason, GENERIC_TITLE)
+
+
+def title_of(summary: str, reason: str) -> str:
+    """A case's title from its summary's first line (older summaries have none)."""
+    first = summary.split("\n", 1)[0]
+    if first.startswith(TITLE_LINE) and first[len(TITLE_LINE):].strip():
+        return first[len(TITLE_LINE):].strip()
+    return REASON_TITLES.get(reason, GENERIC_TITLE)
 
 
 def _end(value: str | None, today: date, past: str) -> str:

@@ -1,15 +1,19 @@
-"""Admin pages: the organisation's caseworkers (add, new one-time password, disable) and the
-audit log. A caseworker who is not an admin gets 403 on each of them."""
+"""Admin pages: the organisation's caseworkers (add, new one-time password, disable), its own
+ready replies (written in the five languages before they can be used), and the audit log with
+the outcomes of closed cases. A caseworker who is not an admin gets 403 on each of them."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from bot.inbox.app import PREFIX, inbox_of, session_of
-from bot.storage.cases import CaseError
+from bot.inbox.views import LANGUAGES
+from bot.storage.cases import OUTCOMES, READY_LOCALES, CaseError
 
 ACTIONS = {"view": "a consulté", "assign": "s'est attribué", "reply": "a répondu à",
-           "canned": "a envoyé une réponse type à", "close": "a clos",
+           "canned": "a envoyé une réponse prête à", "ready": "a envoyé une réponse prête à",
+           "close": "a clos", "move": "a confié à une autre organisation",
+           "ready_add": "a ajouté une réponse prête",
            "staff_add": "a créé le compte de", "staff_reset": "a réinitialisé le mot de passe de",
            "staff_disable": "a désactivé le compte de",
            "staff_enable": "a réactivé le compte de"}
@@ -17,6 +21,8 @@ ACTIONS = {"view": "a consulté", "assign": "s'est attribué", "reply": "a répo
 
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/audit", audit, name="audit")
+    router.add_get("/replies", replies, name="replies")
+    router.add_post("/replies", add_reply, name="replies_add")
     router.add_get("/staff", staff, name="staff")
     router.add_post("/staff", add_staff, name="staff_add")
     router.add_post(r"/staff/{id:\d+}/reset", reset_staff, name="staff_reset")
@@ -35,8 +41,43 @@ async def audit(request: web.Request) -> web.Response:
     if refused:
         return refused
     inbox = inbox_of(request)
-    rows = await inbox.store.audit_log(session_of(request).caseworker.org_id)
-    return inbox.render(request, "audit.html", rows=rows, actions=ACTIONS)
+    org_id = session_of(request).caseworker.org_id
+    rows = await inbox.store.audit_log(org_id)
+    counts = await inbox.store.outcomes(org_id)
+    return inbox.render(request, "audit.html", rows=rows, actions=ACTIONS,
+                        outcomes=[(label, counts.get(key, 0)) for key, label in OUTCOMES.items()])
+
+
+async def _replies_page(request: web.Request, message: str = "", status: int = 200,
+                        typed: dict[str, str] | None = None) -> web.Response:
+    inbox = inbox_of(request)
+    own = await inbox.store.ready_replies(session_of(request).caseworker.org_id)
+    return inbox.render(request, "replies.html", status=status, replies=own, message=message,
+                        locales=[(loc, LANGUAGES[loc]) for loc in READY_LOCALES],
+                        typed=typed or {}, rtl=RTL)
+
+
+#: Languages written right to left: their fields are typed and shown so.
+RTL = frozenset({"fa_AF", "ps", "ar"})
+
+
+async def replies(request: web.Request) -> web.Response:
+    return _admin_only(request) or await _replies_page(request)
+
+
+async def add_reply(request: web.Request) -> web.Response:
+    refused = _admin_only(request)
+    if refused:
+        return refused
+    inbox, me = inbox_of(request), session_of(request).caseworker
+    form = await request.post()
+    texts = {loc: str(form.get(f"text_{loc}", ""))[:2000] for loc in READY_LOCALES}
+    try:
+        await inbox.store.add_ready_reply(me.org_id, texts, me.id, inbox.now())
+    except CaseError:
+        return await _replies_page(request, "Écrivez la réponse dans les cinq langues : elle "
+                                            "est envoyée traduite.", 400, texts)
+    return await _replies_page(request, "Réponse prête ajoutée.")
 
 
 async def _staff_page(request: web.Request, message: str = "", password: str = "",

@@ -2,7 +2,8 @@
 
 Every page but the login needs a live session; every POST needs the session's CSRF token
 (the login form a token of its own, in a cookie and a hidden field). The pages load nothing
-from elsewhere and run no script, so the content security policy can forbid all of it.
+from elsewhere and run no inline script (one static file keeps them live), so the content
+security policy can forbid all of it.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from aiohttp import web
 from yarl import URL
 
 from bot.inbox.accounts import Accounts, StaffSession
+from bot.inbox.live import Live
 from bot.storage.cases import CaseStore
 
 log = logging.getLogger(__name__)
 
-#: `await act(user_key, action, text, canned_id)`, action "reply", "canned" or "close": the
-#: conversation renders it to the user in their language.
+#: `await act(user_key, action, text, canned_id)`, action "reply", "canned", "ready" (`text`:
+#: the association's ready reply in every language, as JSON) or "close": the conversation
+#: renders it to the user in their language.
 StaffAction = Callable[[str, str, str, str], Awaitable[None]]
 
 PREFIX = "/inbox"
@@ -56,6 +59,7 @@ class Inbox:
     clock: Callable[[], datetime]
     timezone: tzinfo
     templates: jinja2.Environment
+    live: Live
 
     def now(self) -> datetime:
         return self.clock()

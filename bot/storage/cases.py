@@ -8,6 +8,7 @@ one transaction of its own, always filtered by the caseworker's organisation.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -17,17 +18,40 @@ from typing import Any, Protocol
 
 import aiosqlite
 
+from bot.core.model import LOCALES
+from bot.core.summary import title_of
+from bot.storage import organisations
 from bot.storage.sqlite import SQLiteStorage
 
 #: A case whose API ends within this many days (or has ended) is urgent.
 URGENT_DAYS = 15
 FILTERS = ("open", "mine", "unassigned", "urgent", "closed")
 #: Every action the audit log knows; it holds ids only, never a user's words or address.
-AUDIT_ACTIONS = ("view", "assign", "reply", "canned", "close",
-                 "staff_add", "staff_reset", "staff_disable", "staff_enable")
+AUDIT_ACTIONS = ("view", "assign", "reply", "canned", "ready", "close", "move",
+                 "staff_add", "staff_reset", "staff_disable", "staff_enable", "ready_add")
+#: How a case ended, asked when closing it (for the association's statistics).
+OUTCOMES = {"solved": "Résolu", "redirected": "Orienté ailleurs",
+            "no_answer": "Sans réponse de la personne"}
+#: The languages a ready reply must be written in before it can be used.
+READY_LOCALES = LOCALES
+#: Replies that answer the person: after one, the case is not waiting any more.
+ANSWERS = ("reply", "canned", "ready")
 
 _CASE_COLUMNS = ("c.id, c.user_key, c.org_id, c.status, c.reason, c.summary, c.api_end, "
-                 "c.locale, c.opened_at, c.closed_at, c.assigned_to, w.email")
+                 "c.locale, c.opened_at, c.closed_at, c.assigned_to, w.email, c.title, "
+                 "c.outcome")
+#: The person's messages since the case opened that this caseworker has not seen yet.
+_UNREAD = ("(SELECT COUNT(*) FROM transcript t WHERE t.user_key = c.user_key "
+           "AND t.direction = 'in' AND t.at >= c.opened_at AND t.id > COALESCE("
+           "(SELECT r.seen_id FROM case_reads r WHERE r.case_id = c.id "
+           "AND r.caseworker_id = :me), 0))")
+#: Since when the person waits for an answer: the opening, or their first message after the
+#: last answer; NULL when they were answered and wrote nothing since.
+_LAST_ANSWER = ("(SELECT MAX(a.at) FROM audit a WHERE a.case_id = c.id "
+                "AND a.action IN ('reply', 'canned', 'ready'))")
+_WAITING = (f"(CASE WHEN {_LAST_ANSWER} IS NULL THEN c.opened_at ELSE "
+            "(SELECT MIN(t.at) FROM transcript t WHERE t.user_key = c.user_key "
+            f"AND t.direction = 'in' AND t.at > {_LAST_ANSWER}) END)")
 
 
 class CaseTx(Protocol):
@@ -67,7 +91,7 @@ class Organisation:
 class Case:
     id: int
     user_key: str
-    org_id: int
+    org_id: int | None  # None: waiting for an organisation (none had anybody yet)
     status: str
     reason: str
     summary: str
@@ -77,6 +101,14 @@ class Case:
     closed_at: datetime | None
     assigned_to: int | None
     assignee: str | None  # the assigned caseworker's email
+    title: str = ""  # French: what the case is about
+    outcome: str | None = None  # OUTCOMES, once closed
+    unread: int = 0  # the person's messages this caseworker has not seen (in lists)
+    waiting_since: datetime | None = None  # the person waits for an answer since then
+
+    @property
+    def outcome_label(self) -> str:
+        return OUTCOMES.get(self.outcome or "", "")
 
     def days_left(self, today: date) -> int | None:
         return None if self.api_end is None else (self.api_end - today).days
@@ -84,6 +116,30 @@ class Case:
     def urgent(self, today: date) -> bool:
         left = self.days_left(today)
         return left is not None and left <= URGENT_DAYS
+
+
+@dataclass(frozen=True)
+class Line:
+    """One transcript row as the caseworker reads it."""
+
+    id: int
+    direction: str  # "in": the person; "out": the assistant or a caseworker
+    at: datetime
+    text: str
+    understood: str  # French, for the person's messages (may be empty)
+    new: bool = False  # arrived since this caseworker last looked
+
+
+@dataclass(frozen=True)
+class CaseLine:
+    """An open case as the command line lists it."""
+
+    id: int
+    organisation: str
+    title: str
+    opened_at: datetime
+    api_end: date | None
+    assignee: str | None
 
 
 @dataclass(frozen=True)
@@ -100,7 +156,10 @@ def _case(row: Sequence[Any]) -> Case:
                 summary=row[5], api_end=date.fromisoformat(row[6]) if row[6] else None,
                 locale=row[7], opened_at=datetime.fromisoformat(row[8]),
                 closed_at=datetime.fromisoformat(row[9]) if row[9] else None,
-                assigned_to=row[10], assignee=row[11])
+                assigned_to=row[10], assignee=row[11], title=row[12] or "", outcome=row[13],
+                unread=int(row[14]) if len(row) > 14 else 0,
+                waiting_since=datetime.fromisoformat(row[15]) if len(row) > 15 and row[15]
+                else None)
 
 
 async def _one(db: aiosqlite.Connection, sql: str, *args: Any) -> Any:
@@ -116,30 +175,8 @@ async def _all(db: aiosqlite.Connection, sql: str, *args: Any) -> list[Any]:
 # -- called by the conversation runtime, inside its turn transaction -------------------------
 
 async def default_organisation(db: aiosqlite.Connection, code: str | None) -> int | None:
-    """The deployment's default organisation: the one named by `code`, else the first made."""
-    if code:
-        row = await _one(db, "SELECT id FROM organisations WHERE code = ?", code)
-        if row:
-            return int(row[0])
-    row = await _one(db, "SELECT MIN(id) FROM organisations")
-    return int(row[0]) if row and row[0] is not None else None
-
-
-async def _user_org(db: aiosqlite.Connection, user: str, default_org: str | None,
-                    now: datetime) -> int:
-    row = await _one(db, "SELECT org_id FROM users WHERE user_key = ?", user)
-    if row and row[0] is not None:
-        return int(row[0])
-    found = await default_organisation(db, default_org)
-    if found is not None:
-        return found
-    # No organisation yet (no caseworker was added): the case must not be lost, so it goes to
-    # a default organisation that `python -m bot caseworker add EMAIL --org default` joins.
-    code = default_org or "default"
-    cursor = await db.execute("INSERT INTO organisations (code, name, created_at) "
-                              "VALUES (?, ?, ?)", (code, code, iso(now)))
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
+    """The deployment's default organisation (organisations.py says which)."""
+    return await organisations.default_organisation(db, code)
 
 
 async def open_case(tx: CaseTx, user: str, reason: str, summary: str, api_end: str | None,
@@ -150,14 +187,17 @@ async def open_case(tx: CaseTx, user: str, reason: str, summary: str, api_end: s
     await tx.flush()
     row = await _one(tx.db, "SELECT id FROM cases WHERE user_key = ? AND status = 'open'", user)
     if row:
-        await tx.db.execute("UPDATE cases SET reason = ?, summary = ?, api_end = ?, locale = ? "
-                            "WHERE id = ?", (reason, summary, api_end, locale, row[0]))
+        await tx.db.execute("UPDATE cases SET reason = ?, title = ?, summary = ?, api_end = ?, "
+                            "locale = ? WHERE id = ?",
+                            (reason, title_of(summary, reason), summary, api_end, locale,
+                             row[0]))
         return int(row[0])
-    org_id = await _user_org(tx.db, user, default_org, now)
+    linked = await _one(tx.db, "SELECT org_id FROM users WHERE user_key = ?", user)
+    org_id = await organisations.route(tx.db, linked[0] if linked else None, default_org)
     cursor = await tx.db.execute(
-        "INSERT INTO cases (user_key, org_id, reason, summary, api_end, locale, opened_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)", (user, org_id, reason, summary, api_end, locale,
-                                         iso(now)))
+        "INSERT INTO cases (user_key, org_id, reason, title, summary, api_end, locale, "
+        "opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (user, org_id, reason, title_of(summary, reason), summary, api_end, locale, iso(now)))
     assert cursor.lastrowid is not None
     return cursor.lastrowid
 
@@ -225,35 +265,115 @@ class CaseStore:
             raise CaseError(f"no organisation {org_id}")
         return Organisation(*row)
 
+    async def organisations(self) -> list[tuple[Organisation, int, int, bool]]:
+        """Every organisation with its active caseworkers, its open cases, and whether it is
+        the deployment's default."""
+        async with self.storage.transaction() as tx:
+            default = await organisations.default_organisation(tx.db, self.default_org)
+            rows = await _all(
+                tx.db, "SELECT o.id, o.code, o.name, (SELECT COUNT(*) FROM caseworkers w "
+                "WHERE w.org_id = o.id AND w.active = 1), (SELECT COUNT(*) FROM cases c "
+                "WHERE c.org_id = o.id AND c.status = 'open') FROM organisations o ORDER BY o.id")
+        return [(Organisation(r[0], r[1], r[2]), r[3], r[4], r[0] == default) for r in rows]
+
+    async def default_organisation(self) -> Organisation | None:
+        async with self.storage.transaction() as tx:
+            found = await organisations.default_organisation(tx.db, self.default_org)
+        return None if found is None else await self.organisation(found)
+
+    async def make_default(self, org_id: int) -> int:
+        """Store `org_id` as the deployment's default and give it the cases nobody can see;
+        their number."""
+        async with self.storage.transaction() as tx:
+            await organisations.store_default(tx.db, org_id)
+            if await organisations.default_organisation(tx.db, self.default_org) != org_id:
+                return 0  # DEFAULT_ORGANISATION names another one: it wins
+            return await organisations.adopt_waiting(tx.db, org_id)
+
+    async def welcome_admin(self, org_id: int) -> int:
+        """After an admin account was created (organisations.welcome_admin)."""
+        async with self.storage.transaction() as tx:
+            return await organisations.welcome_admin(tx.db, org_id, self.default_org)
+
+    async def waiting_cases(self) -> int:
+        """Open cases nobody can see yet: no organisation, or one nobody belongs to."""
+        async with self.storage.transaction() as tx:
+            row = await _one(tx.db, "SELECT COUNT(*) FROM cases c WHERE c.status = 'open' AND "
+                             "(c.org_id IS NULL OR NOT EXISTS (SELECT 1 FROM caseworkers w "
+                             "WHERE w.org_id = c.org_id AND w.active = 1))")
+        return int(row[0])
+
+    async def open_cases(self) -> list[CaseLine]:
+        """Every open case of the deployment, for the command line (no personal data)."""
+        async with self.storage.transaction() as tx:
+            rows = await _all(
+                tx.db, "SELECT c.id, COALESCE(o.code, '(en attente)'), c.title, c.opened_at, "
+                "c.api_end, w.email FROM cases c LEFT JOIN organisations o ON o.id = c.org_id "
+                "LEFT JOIN caseworkers w ON w.id = c.assigned_to WHERE c.status = 'open' "
+                "ORDER BY c.id")
+        return [CaseLine(r[0], r[1], r[2] or "", datetime.fromisoformat(r[3]),
+                         date.fromisoformat(r[4]) if r[4] else None, r[5]) for r in rows]
+
     async def list_cases(self, org_id: int, which: str, me: int, today: date) -> list[Case]:
-        """Most urgent first: an ended or soonest-ending API, then the oldest open case."""
+        """Open cases: the most urgent first (API ended, then ending within URGENT_DAYS), then
+        the person waiting longest for an answer, then the soonest-ending API. Closed cases: the
+        latest closed first. Each with the messages `me` has not seen."""
         where = {"open": "c.status = 'open'",
                  "mine": "c.status = 'open' AND c.assigned_to = :me",
                  "unassigned": "c.status = 'open' AND c.assigned_to IS NULL",
                  "urgent": "c.status = 'open' AND c.api_end <= :limit",
                  "closed": "c.status = 'closed'"}[which]
+        # Urgency in three levels (API ended; ending within URGENT_DAYS; the rest), then
+        # the longest wait, then the soonest end.
         order = ("c.closed_at DESC, c.id DESC" if which == "closed"
-                 else "c.api_end IS NULL, c.api_end, c.opened_at, c.id")
-        params = {"org": org_id, "me": me,
+                 else "CASE WHEN c.api_end < :today THEN 0 WHEN c.api_end <= :limit THEN 1 "
+                      "ELSE 2 END, waiting IS NULL, waiting, c.api_end IS NULL, c.api_end, c.id")
+        params = {"org": org_id, "me": me, "today": today.isoformat(),
                   "limit": (today + timedelta(days=URGENT_DAYS)).isoformat()}
         async with self.storage.transaction() as tx, tx.db.execute(
-                f"SELECT {_CASE_COLUMNS} FROM cases c LEFT JOIN caseworkers w "
-                f"ON w.id = c.assigned_to WHERE c.org_id = :org AND {where} "
-                f"ORDER BY {order} LIMIT 500", params) as cursor:
+                f"SELECT {_CASE_COLUMNS}, {_UNREAD}, {_WAITING} AS waiting FROM cases c "
+                f"LEFT JOIN caseworkers w ON w.id = c.assigned_to WHERE c.org_id = :org "
+                f"AND {where} ORDER BY {order} LIMIT 500", params) as cursor:
             return [_case(r) for r in await cursor.fetchall()]
 
     async def view_case(self, org_id: int, case_id: int, caseworker_id: int, now: datetime
-                        ) -> tuple[Case, list[tuple[str, datetime, str]]] | None:
-        """The case and the user's transcript, the viewing written to the audit log in the
-        same transaction; None if the case is not this organisation's."""
+                        ) -> tuple[Case, list[Line]] | None:
+        """The case and the user's transcript, the rows that arrived since this caseworker
+        last looked marked new; the viewing is written to the audit log and the read mark
+        moved in the same transaction. None if the case is not this organisation's."""
         async with self.storage.transaction() as tx:
             case = await self._case(tx.db, org_id, case_id)
             if case is None:
                 return None
-            rows = await _all(tx.db, "SELECT direction, at, text FROM transcript "
-                              "WHERE user_key = ? ORDER BY id", case.user_key)
+            lines = await self._lines(tx.db, case, caseworker_id, 0)
             await self._audit(tx.db, org_id, caseworker_id, "view", now, case_id)
-        return case, [(r[0], datetime.fromisoformat(r[1]), r[2]) for r in rows]
+        return case, lines
+
+    async def new_lines(self, org_id: int, case_id: int, caseworker_id: int, after: int
+                        ) -> list[Line] | None:
+        """The transcript rows after `after` (the page shows the rest), read mark moved."""
+        async with self.storage.transaction() as tx:
+            case = await self._case(tx.db, org_id, case_id)
+            if case is None:
+                return None
+            return await self._lines(tx.db, case, caseworker_id, after)
+
+    async def _lines(self, db: aiosqlite.Connection, case: Case, caseworker_id: int,
+                     after: int) -> list[Line]:
+        seen_row = await _one(db, "SELECT seen_id FROM case_reads WHERE case_id = ? "
+                              "AND caseworker_id = ?", case.id, caseworker_id)
+        seen = int(seen_row[0]) if seen_row else 0
+        rows = await _all(db, "SELECT id, direction, at, text, understood FROM transcript "
+                          "WHERE user_key = ? AND id > ? ORDER BY id", case.user_key, after)
+        opened = iso(case.opened_at)
+        lines = [Line(r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4],
+                      new=r[1] == "in" and r[0] > seen and r[2] >= opened) for r in rows]
+        if lines and lines[-1].id > seen:
+            await db.execute("INSERT INTO case_reads (case_id, caseworker_id, seen_id) "
+                             "VALUES (?, ?, ?) ON CONFLICT (case_id, caseworker_id) "
+                             "DO UPDATE SET seen_id = MAX(seen_id, excluded.seen_id)",
+                             (case.id, caseworker_id, lines[-1].id))
+        return lines
 
     async def case(self, org_id: int, case_id: int) -> Case | None:
         async with self.storage.transaction() as tx:
@@ -270,13 +390,52 @@ class CaseStore:
             await self._audit(tx.db, org_id, caseworker_id, "assign", now, case_id)
             return True
 
-    async def close(self, org_id: int, case_id: int, caseworker_id: int, now: datetime) -> None:
-        """Closed (the conversation may have closed it already) and written to the log."""
+    async def move(self, org_id: int, case_id: int, to_org: int, caseworker_id: int,
+                   now: datetime) -> bool:
+        """An admin hands an open case to another organisation (its assignment dropped: the
+        other team decides); False if the case or the organisation does not exist."""
         async with self.storage.transaction() as tx:
-            await tx.db.execute("UPDATE cases SET status = 'closed', closed_at = ? "
-                                "WHERE id = ? AND org_id = ? AND status = 'open'",
-                                (iso(now), case_id, org_id))
+            if await _one(tx.db, "SELECT 1 FROM organisations WHERE id = ?", to_org) is None:
+                return False
+            cursor = await tx.db.execute(
+                "UPDATE cases SET org_id = ?, assigned_to = NULL WHERE id = ? AND org_id = ? "
+                "AND status = 'open' AND org_id != ?", (to_org, case_id, org_id, to_org))
+            if cursor.rowcount != 1:
+                return False
+            await self._audit(tx.db, org_id, caseworker_id, "move", now, case_id)
+            return True
+
+    async def close(self, org_id: int, case_id: int, caseworker_id: int, now: datetime,
+                    outcome: str | None = None) -> None:
+        """Closed (the conversation may have closed it already) with its outcome, and written
+        to the log."""
+        if outcome is not None and outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}")
+        async with self.storage.transaction() as tx:
+            await tx.db.execute("UPDATE cases SET status = 'closed', closed_at = "
+                                "COALESCE(closed_at, ?), outcome = COALESCE(?, outcome) "
+                                "WHERE id = ? AND org_id = ? AND outcome IS NULL",
+                                (iso(now), outcome, case_id, org_id))
             await self._audit(tx.db, org_id, caseworker_id, "close", now, case_id)
+
+    async def outcomes(self, org_id: int) -> dict[str, int]:
+        """Closed cases by outcome (for the association's statistics)."""
+        async with self.storage.transaction() as tx:
+            rows = await _all(tx.db, "SELECT COALESCE(outcome, ''), COUNT(*) FROM cases "
+                              "WHERE org_id = ? AND status = 'closed' GROUP BY 1", org_id)
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def changes(self, org_id: int) -> tuple[int, int, int]:
+        """What the live page compares: the last case, the open cases, the last transcript
+        row of an open case, all of this organisation."""
+        async with self.storage.transaction() as tx:
+            row = await _one(
+                tx.db, "SELECT (SELECT COALESCE(MAX(id), 0) FROM cases WHERE org_id = ?1), "
+                "(SELECT COUNT(*) FROM cases WHERE org_id = ?1 AND status = 'open'), "
+                "(SELECT COALESCE(MAX(t.id), 0) FROM cases c JOIN transcript t "
+                "ON t.user_key = c.user_key WHERE c.org_id = ?1 AND c.status = 'open')",
+                org_id)
+        return int(row[0]), int(row[1]), int(row[2])
 
     async def record(self, org_id: int, caseworker_id: int, action: str, now: datetime,
                      case_id: int | None = None, target_id: int | None = None) -> None:
@@ -308,3 +467,33 @@ class CaseStore:
         await db.execute("INSERT INTO audit (at, org_id, caseworker_id, action, case_id, "
                          "target_id) VALUES (?, ?, ?, ?, ?, ?)",
                          (iso(now), org_id, caseworker_id, action, case_id, target_id))
+
+    # -- the association's own ready replies, in the five languages ------------------------
+
+    async def ready_replies(self, org_id: int) -> list[tuple[int, dict[str, str]]]:
+        async with self.storage.transaction() as tx:
+            rows = await _all(tx.db, "SELECT id, texts FROM ready_replies WHERE org_id = ? "
+                              "ORDER BY id", org_id)
+        return [(r[0], json.loads(r[1])) for r in rows]
+
+    async def ready_reply(self, org_id: int, reply_id: int) -> dict[str, str] | None:
+        async with self.storage.transaction() as tx:
+            row = await _one(tx.db, "SELECT texts FROM ready_replies WHERE id = ? "
+                             "AND org_id = ?", reply_id, org_id)
+        return json.loads(row[0]) if row else None
+
+    async def add_ready_reply(self, org_id: int, texts: dict[str, str], caseworker_id: int,
+                              now: datetime) -> int:
+        """Only with a text in every language: a ready reply is sent translated."""
+        missing = [locale for locale in READY_LOCALES if not texts.get(locale, "").strip()]
+        if missing:
+            raise CaseError(f"a ready reply needs a text in every language: {missing}")
+        clean = {locale: texts[locale].strip() for locale in READY_LOCALES}
+        async with self.storage.transaction() as tx:
+            cursor = await tx.db.execute(
+                "INSERT INTO ready_replies (org_id, texts, created_by, created_at) "
+                "VALUES (?, ?, ?, ?)", (org_id, json.dumps(clean, ensure_ascii=False),
+                                        caseworker_id, iso(now)))
+            assert cursor.lastrowid is not None
+            await self._audit(tx.db, org_id, caseworker_id, "ready_add", now)
+            return cursor.lastrowid

@@ -173,7 +173,7 @@ def test_human_asks_to_share_then_opens_a_case(engine: Engine) -> None:
     [handoff] = of_type(turn, HandoffRequested)
     assert isinstance(handoff, HandoffRequested)
     assert handoff.reason == "user_request"
-    assert handoff.summary.startswith("Résumé préparé par Relais")
+    assert handoff.summary.split("\n")[1].startswith("Résumé préparé par Relais")
 
 
 def test_delete_asks_first_then_erases(engine: Engine) -> None:

@@ -19,6 +19,7 @@ from bot.core.events import (
 )
 from bot.core.model import Inbound, InboundKind, MessageKind
 from bot.core.office import OfficeHours
+from bot.core.summary import title_of
 from tests.core.helpers import NOW, Convo, of_type, texts
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -64,7 +65,9 @@ def test_agreeing_opens_a_case_with_a_french_summary(engine: Engine) -> None:
     assert handoff.api_end == "2026-03-10"
     assert handoff.locale == "ps"
     summary = handoff.summary.split("\n")
-    assert "Langue : pachto" in summary[2]
+    # The first line names the case in French (the inbox's title), never a raw code.
+    assert summary[0] == "Objet : Aide demandée depuis « Mon API expire ou a expiré »"
+    assert "Langue : pachto" in summary[3]
     assert "API : fin le 10/03/2026 (dans 8 jours) — URGENT" in summary
     assert "Statut de protection : non indiqué" in summary
     assert any(line.startswith("Prochaine étape : un message dans mon espace personnel ANEF")
@@ -91,6 +94,10 @@ def test_the_summary_lists_problems_and_contacts(engine: Engine) -> None:
     assert isinstance(handoff, HandoffRequested)
     assert "Problèmes reconnus :\n- " in handoff.summary
     assert "(le 02/03/2026)" in handoff.summary
+    # The case is named after the problem recognised, by its French title.
+    recognised = handoff.summary.split("Problèmes reconnus :\n- ", 1)[1].split(" (le ")[0]
+    assert handoff.summary.startswith(f"Objet : {recognised}\n")
+    assert title_of(handoff.summary, handoff.reason) == recognised
     assert ("- le Centre de contact citoyens (CCC), le 02/03/2026 (sans réponse), réf. REF-12"
             in handoff.summary)
 

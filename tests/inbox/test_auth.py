@@ -155,6 +155,7 @@ async def test_the_login_form_has_its_own_csrf_token(client: TestClient, store: 
 async def test_another_organisations_case_is_not_found(
         client: TestClient, store: CaseStore, act: Recorder) -> None:
     ours, theirs = await organisation(store, "Cimade"), await organisation(store, "Secours")
+    await worker(store, ours, "anne@example.org")
     await worker(store, theirs, "bob@example.org")
     case_id = await new_case(store, "telegram:1", org_code=ours.code)
     await login(client, "bob@example.org", PASSWORD)

@@ -80,8 +80,8 @@ async def test_a_caseworker_answers_a_pashto_speaker_from_the_inbox(
         summary = await desk.locator(".summary").inner_text()
         assert "Langue : pachto" in summary
         assert "زما API ختم شوی" in await desk.locator(".transcript").inner_text()
-        await desk.get_by_label("Réponse type").select_option("screenshot")
-        await desk.get_by_role("button", name="Envoyer la réponse type").click()
+        await desk.get_by_label("Réponse prête").select_option("screenshot")
+        await desk.get_by_role("button", name="Envoyer la réponse prête").click()
         await desk.get_by_text("Message envoyé.").wait_for()
 
         # The person reads the ready reply in Pashto.
@@ -105,7 +105,9 @@ async def test_a_caseworker_answers_a_pashto_speaker_from_the_inbox(
         assert order[0] < order[1], order  # "B" is left of the final "."
         await person.screenshot(path=str(tmp_path / "handoff-pashto.png"))
 
-        await desk.get_by_role("button", name="Clore le cas").click()
+        await desk.get_by_role("link", name="Clore le cas…").click()
+        await desk.get_by_label("Résolu").check()
+        await desk.get_by_role("button", name="Confirmer la clôture").click()
         await desk.get_by_text("Le cas est clos.").wait_for()
         await _bot_says(person, pashto("handoff.closed")[:20])
         await browser.close()

@@ -63,19 +63,19 @@ async def test_a_caseworker_handles_a_case_in_the_browser(
 
         await page.screenshot(path=str(tmp_path / "inbox-list.png"), full_page=True)
         links = page.locator("ol.cases li a")
-        assert await links.all_inner_texts() == [f"Cas n° {urgent} · api_expired",
-                                                 f"Cas n° {calm} · api_expired"]
+        assert await links.all_inner_texts() == [f"Cas n° {urgent} · Demande d'aide",
+                                                 f"Cas n° {calm} · Demande d'aide"]
         assert "urgent" in (await page.locator("ol.cases li").first.get_attribute("class")
                             or "")
         await links.first.click()
-        await page.get_by_role("heading", name=f"Cas n° {urgent} · api_expired").wait_for()
+        await page.get_by_role("heading", name=f"Cas n° {urgent} · Demande d'aide").wait_for()
         assert "Département : Rhône (69)." in await page.locator(".summary").inner_text()
         line = page.locator(".transcript p", has_text=DARI)
         assert await line.get_attribute("dir") == "auto"
         assert await line.evaluate("p => getComputedStyle(p).direction") == "rtl"
 
-        await page.get_by_label("Réponse type").select_option("rdv")
-        await page.get_by_role("button", name="Envoyer la réponse type").click()
+        await page.get_by_label("Réponse prête").select_option("rdv")
+        await page.get_by_role("button", name="Envoyer la réponse prête").click()
         await page.get_by_text("Message envoyé.").wait_for()
         assert act.calls == [(user, "canned", dict(CANNED)["rdv"], "rdv")]
         await page.screenshot(path=str(tmp_path / "inbox-open-case.png"), full_page=True)
@@ -89,7 +89,12 @@ async def test_a_caseworker_handles_a_case_in_the_browser(
         await page.get_by_text("Le cas vous est attribué.").wait_for()
         assert await page.locator("#assignee").inner_text() == "anne@example.org"
 
-        await page.get_by_role("button", name="Clore le cas").click()
+        await page.get_by_role("link", name="Clore le cas…").click()
+        # Confirming needs an outcome: without one the browser does not send the form.
+        await page.get_by_role("button", name="Confirmer la clôture").click()
+        assert act.calls[-1][1] != "close"
+        await page.get_by_label("Orienté ailleurs").check()
+        await page.get_by_role("button", name="Confirmer la clôture").click()
         await page.get_by_text("Le cas est clos.").wait_for()
         assert act.calls[-1] == (user, "close", "", "")
         assert (await page.locator("#status").inner_text()).startswith("clos le")
@@ -99,7 +104,7 @@ async def test_a_caseworker_handles_a_case_in_the_browser(
         await page.get_by_role("link", name="← Tous les cas").click()
         await page.get_by_role("link", name="Clos", exact=True).click()
         assert await page.locator("ol.cases li a").all_inner_texts() == [
-            f"Cas n° {urgent} · api_expired"]
+            f"Cas n° {urgent} · Demande d'aide"]
         await browser.close()
     status, assignee = await case_row(store, urgent)
     assert status == "closed"

@@ -1,0 +1,146 @@
+"""Telling the team that a case opened, outside the inbox: a log line, an e-mail to the
+organisation's caseworkers (`SMTP_*`), a notice in a staff Telegram group
+(`STAFF_TELEGRAM_CHAT_ID`).
+
+The database is the queue: a case is announced once, after the turn that opened it committed,
+by a background task that a turn never waits for. A failed e-mail is tried again later
+(backoff), and a restart picks up what was not announced. Nothing personal goes out: the
+case number, the organisation, whether it is urgent, and a link to the inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from bot.inbox.live import Live
+from bot.inbox.mail import Mailer
+from bot.storage.cases import URGENT_DAYS, iso
+from bot.storage.sqlite import SQLiteStorage
+
+log = logging.getLogger(__name__)
+
+#: After the n-th failure, the next try waits BACKOFF[n] (the last value repeats) ...
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
+           timedelta(hours=1))
+#: ... and after this many tries the e-mail is given up (the case is in the inbox anyway).
+MAX_TRIES = 10
+IDLE = 30.0  # seconds between two looks when nothing wakes the task
+
+#: `await notice(text)`: the staff group's notice, if one is configured.
+Notice = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Opened:
+    case_id: int
+    org_id: int | None
+    org_name: str
+    api_end: date | None
+    tries: int
+    recipients: tuple[str, ...]
+
+    def urgent(self, today: date) -> bool:
+        return self.api_end is not None and (self.api_end - today).days <= URGENT_DAYS
+
+
+def message(opened: Opened, today: date, inbox_url: str) -> tuple[str, str]:
+    """The e-mail's subject and body: no name, no message, no date of the person."""
+    urgency = "urgent" if opened.urgent(today) else "non urgent"
+    subject = f"[Relais] Nouveau cas n° {opened.case_id} ({urgency}) · {opened.org_name}"
+    body = (f"Un nouveau cas est ouvert pour {opened.org_name}.\n\n"
+            f"Cas n° {opened.case_id}\n"
+            f"Urgence : {urgency}"
+            + (" (API expirée ou qui expire dans 15 jours au plus)" if opened.urgent(today)
+               else "") + "\n"
+            f"Ouvrir le cas : {inbox_url}/cases/{opened.case_id}\n\n"
+            "Ce message ne contient aucune donnée sur la personne : connectez-vous à la "
+            "boîte de réception pour lire le cas.\n")
+    return subject, body
+
+
+class Announcer:
+    def __init__(self, storage: SQLiteStorage, clock: Callable[[], datetime], today:
+                 Callable[[], date], inbox_url: str, mailer: Mailer | None = None,
+                 notice: Notice | None = None) -> None:
+        self.storage = storage
+        self.clock = clock
+        self.today = today
+        self.inbox_url = inbox_url.rstrip("/")
+        self.mailer = mailer
+        self.notice = notice
+
+    async def run(self, stop: asyncio.Event, live: Live) -> None:
+        while not stop.is_set():
+            try:
+                await self.announce_due()
+            except Exception:
+                log.exception("announcing new cases failed")
+            if stop.is_set():
+                break
+            await live.wait(IDLE)
+
+    async def announce_due(self) -> int:
+        """Announce every case due; how many were announced."""
+        done = 0
+        for opened in await self._due():
+            if opened.tries == 0:
+                # Once per case: its number, organisation and urgency, nothing about the person.
+                log.info("case %d opened for %s (%s)", opened.case_id,
+                         opened.org_name if opened.org_id is not None
+                         else "no organisation yet: run python -m bot setup",
+                         "urgent" if opened.urgent(self.today()) else "not urgent")
+            if await self._tell(opened):
+                await self._mark(opened.case_id, announced=True)
+                done += 1
+            else:
+                await self._mark(opened.case_id, announced=opened.tries + 1 >= MAX_TRIES,
+                                 tries=opened.tries + 1)
+        return done
+
+    async def _tell(self, opened: Opened) -> bool:
+        subject, body = message(opened, self.today(), self.inbox_url)
+        if self.notice is not None and opened.tries == 0 and opened.org_id is not None:
+            try:
+                await self.notice(subject)
+            except Exception as exc:  # a notice is a courtesy: the e-mail still goes
+                log.warning("staff group notice for case %d failed: %s", opened.case_id,
+                            type(exc).__name__)
+        if self.mailer is None or not opened.recipients:
+            return True
+        try:
+            await self.mailer.send(opened.recipients, subject, body)
+        except Exception as exc:
+            log.warning("e-mail about case %d failed (try %d of %d): %s", opened.case_id,
+                        opened.tries + 1, MAX_TRIES, type(exc).__name__)
+            return False
+        log.info("e-mail about case %d sent to %d caseworker(s)", opened.case_id,
+                 len(opened.recipients))
+        return True
+
+    async def _due(self) -> list[Opened]:
+        async with self.storage.transaction() as tx, tx.db.execute(
+                "SELECT c.id, c.org_id, COALESCE(o.name, ''), c.api_end, c.announce_tries, "
+                "(SELECT group_concat(w.email, char(10)) FROM caseworkers w "
+                " WHERE w.org_id = c.org_id AND w.active = 1) "
+                "FROM cases c LEFT JOIN organisations o ON o.id = c.org_id "
+                "WHERE c.announced_at IS NULL AND (c.announce_after IS NULL "
+                "OR c.announce_after <= ?) ORDER BY c.id LIMIT 50",
+                (iso(self.clock()),)) as cursor:
+            rows = list(await cursor.fetchall())
+        return [Opened(r[0], r[1], r[2], date.fromisoformat(r[3]) if r[3] else None, r[4],
+                       tuple(sorted(r[5].split("\n"))) if r[5] else ()) for r in rows]
+
+    async def _mark(self, case_id: int, *, announced: bool, tries: int = 0) -> None:
+        now = self.clock()
+        wait = BACKOFF[min(max(tries - 1, 0), len(BACKOFF) - 1)]
+        async with self.storage.transaction() as tx:
+            if announced:
+                await tx.db.execute("UPDATE cases SET announced_at = ? WHERE id = ?",
+                                    (iso(now), case_id))
+            else:
+                await tx.db.execute("UPDATE cases SET announce_tries = ?, announce_after = ? "
+                                    "WHERE id = ?", (tries, iso(now + wait), case_id))
