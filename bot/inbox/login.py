@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 
 from aiohttp import web
 
-from bot.inbox.accounts import LOCK_FOR, Login
+from bot.inbox.accounts import LOCK_FOR, Login, digest, normalise_email
 from bot.inbox.app import (
     COOKIE,
     LOGIN_COOKIE,
@@ -18,6 +19,7 @@ from bot.inbox.app import (
     set_cookie,
 )
 
+log = logging.getLogger(__name__)
 WRONG = "Adresse ou mot de passe incorrect."
 # Said the same way whether or not the address has an account.
 LOCKED = (f"Trop d'essais infructueux : la connexion avec cette adresse est bloquée pendant "
@@ -63,10 +65,14 @@ async def login(request: web.Request) -> web.Response:
         return inbox.refuse(request, 403, "Formulaire expiré : rechargez la page de connexion.")
     email, password = str(form.get("email", ""))[:200], str(form.get("password", ""))[:200]
     outcome, worker = await inbox.accounts.authenticate(email, password, inbox.now())
-    if outcome is Login.LOCKED:
-        return _login_form(request, LOCKED, 429, email)
     if worker is None:
+        # Never the address itself in the log: the start of its SHA-256 links the attempts.
+        log.warning("inbox sign-in refused (%s) for address #%s", outcome.value,
+                    digest(normalise_email(email))[:12])
+        if outcome is Login.LOCKED:
+            return _login_form(request, LOCKED, 429, email)
         return _login_form(request, WRONG, 401, email)
+    log.info("caseworker %d signed in to the inbox", worker.id)
     token = await inbox.accounts.start_session(worker.id, inbox.now())
     target = str(form.get("next", ""))
     if worker.must_change_password:

@@ -3,6 +3,7 @@ replies in the user's language, closing; office hours; the user's organisation."
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ from bot.core.events import (
 from bot.core.model import Inbound, InboundKind, MessageKind
 from bot.core.office import OfficeHours
 from bot.core.summary import title_of
+from bot.core.text import for_display
 from tests.core.helpers import NOW, Convo, of_type, texts
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -202,3 +204,18 @@ def test_a_start_link_names_the_organisation(engine: Engine) -> None:
                   payload=MappingProxyType({"org": "ftda"}))
     assert of_type(engine.step(None, web, NOW), OrganisationChosen) == [
         OrganisationChosen("ftda")]
+
+
+def test_an_associations_own_ready_reply_arrives_in_the_persons_language(
+        engine: Engine) -> None:
+    """The inbox sends the five texts along; the engine picks the person's language."""
+    own = {"fr": "Venez mardi à 10 h.", "fa_AF": "سه‌شنبه ساعت ۱۰ بیایید.",
+           "ps": "د سه شنبې په ۱۰ بجو راشئ.", "ar": "تعال يوم الثلاثاء الساعة 10.",
+           "en": "Come on Tuesday at 10."}
+    convo = _handed_over(engine, "ps")
+    [reply] = _staff(convo, action="ready", text=json.dumps(own))
+    assert (reply.kind, reply.locale) == (MessageKind.CASEWORKER, "ps")
+    assert reply.text == for_display(own["ps"], "ps")
+    english = _handed_over(engine, "en")
+    [reply] = _staff(english, action="ready", text=json.dumps(own))
+    assert (reply.locale, reply.text) == ("en", own["en"])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -273,3 +275,18 @@ def test_cli_refuses_a_bad_address(tmp_path: Path, capsys: pytest.CaptureFixture
                             "--db", str(tmp_path / "cli.sqlite3")])
     assert code == 1
     assert "not an email address" in capsys.readouterr().err
+
+
+async def test_sign_ins_are_logged_without_the_address(
+        client: TestClient, store: CaseStore, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="bot.inbox")
+    org = await organisation(store, "Cimade")
+    anne, _ = await worker(store, org, "anne@example.org")
+    assert (await login(client, "anne@example.org", "wrong password")).status == 401
+    assert (await login(client, "Anne@Example.org", PASSWORD)).status == 303
+    refused, accepted = (r.getMessage() for r in caplog.records
+                         if r.name == "bot.inbox.login")
+    assert refused == (f"inbox sign-in refused (wrong) for address "
+                       f"#{hashlib.sha256(b'anne@example.org').hexdigest()[:12]}")
+    assert accepted == f"caseworker {anne.id} signed in to the inbox"
+    assert "example.org" not in caplog.text

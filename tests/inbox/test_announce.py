@@ -1,0 +1,112 @@
+"""New cases are announced to the team once, after the turn committed: an e-mail through a real
+local SMTP server (aiosmtpd) with nothing about the person in it, tried again after a failure;
+and a notice to the staff Telegram group."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Iterator
+from datetime import timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from bot.clock import ManualClock
+from bot.inbox.announce import Announcer
+from bot.inbox.mail import Mailer, SMTPSettings
+from bot.storage.cases import CaseStore
+from tests.inbox.conftest import new_case, organisation, worker
+
+
+class Inbox:
+    """aiosmtpd's handler: keeps what it receives."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[list[str], EmailMessage]] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope  # noqa: N802
+                          ) -> str:
+        assert isinstance(envelope.content, bytes)
+        mail = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(mail, EmailMessage)
+        self.received.append((list(envelope.rcpt_tos), mail))
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    port = _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+def _mailer(port: int) -> Mailer:
+    return Mailer(SMTPSettings("127.0.0.1", port, "", "", "relais@asso.example", "none"))
+
+
+async def test_a_new_case_is_e_mailed_to_its_organisation_without_personal_data(
+        store: CaseStore, clock: ManualClock, smtp: tuple[Inbox, int]) -> None:
+    received, port = smtp
+    org = await organisation(store, "Cimade Nice")
+    await worker(store, org, "anne@example.org")
+    await worker(store, org, "bob@example.org")
+    other = await organisation(store, "Ailleurs")
+    await worker(store, other, "carl@example.org")
+    case_id = await new_case(store, "telegram:424242", api_end="2026-03-05",
+                             summary="Objet : Compte bloqué\nNom : Ahmad")
+    notices: list[str] = []
+
+    async def notice(text: str) -> None:
+        notices.append(text)
+
+    announcer = Announcer(store.storage, clock.now, lambda: clock.now().date(),
+                          "https://relais.example.org/inbox", _mailer(port), notice)
+    assert await announcer.announce_due() == 1
+    assert await announcer.announce_due() == 0  # once
+    [(to, mail)] = received.received
+    assert to == ["anne@example.org", "bob@example.org"]  # not the other organisation's
+    assert mail["From"] == "relais@asso.example"
+    assert mail["Subject"] == f"[Relais] Nouveau cas n° {case_id} (urgent) · Cimade Nice"
+    body = mail.get_content()
+    assert f"https://relais.example.org/inbox/cases/{case_id}" in body
+    for personal in ("424242", "Ahmad", "Compte bloqué", "2026", "05/03"):
+        assert personal not in body
+        assert personal not in mail["Subject"]
+    assert notices == [mail["Subject"]]
+
+
+async def test_a_failed_e_mail_is_tried_again_later(
+        store: CaseStore, clock: ManualClock, smtp: tuple[Inbox, int],
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="bot")
+    received, port = smtp
+    org = await organisation(store, "Cimade")
+    await worker(store, org, "anne@example.org")
+    case_id = await new_case(store, "web:x")
+    down = Announcer(store.storage, clock.now, lambda: clock.now().date(), "http://h/inbox",
+                     _mailer(_free_port()))  # nobody listens there
+    assert await down.announce_due() == 0
+    assert "e-mail about case" in caplog.text
+    assert f"case {case_id} opened for Cimade (not urgent)" in caplog.text
+    clock.set(clock.now() + timedelta(seconds=30))
+    assert await down.announce_due() == 0  # not before its backoff
+    up = Announcer(store.storage, clock.now, lambda: clock.now().date(), "http://h/inbox",
+                   _mailer(port))
+    assert await up.announce_due() == 0
+    clock.set(clock.now() + timedelta(minutes=2))
+    assert await up.announce_due() == 1
+    assert len(received.received) == 1
+    assert caplog.text.count(f"case {case_id} opened") == 1  # logged once, not per try
