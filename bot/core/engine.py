@@ -49,7 +49,7 @@ from bot.core.reminders import (
     ReminderPolicy,
     text_key,
 )
-from bot.core.safety import looks_like_secret, mentions_payment
+from bot.core.safety import PAYMENT_PROBLEMS, looks_like_secret, payment_warning_due
 from bot.core.summary import CaseFacts, ladder_advice, summarise
 from bot.core.text import (
     LONG_MESSAGE,
@@ -269,8 +269,10 @@ class Engine:
             # Never asked for: say so, and the runtime keeps nothing of this message.
             self._reject(ctx, "secret", "system.secret_received")
         else:
-            if (mentions_payment(text) and match_offered(ctx.session.offered, text) is None
-                    and not self._recognised_as(text, "scam_payment_request")):
+            # The timbre fiscal is a normal payment: only other talk of paying is warned of,
+            # and not when the advice of a recognised payment problem will say it anyway.
+            if (payment_warning_due(text) and match_offered(ctx.session.offered, text) is None
+                    and not any(self._recognised_as(text, p) for p in PAYMENT_PROBLEMS)):
                 self._say(ctx, (self.named["safety.payment_warning"],), ())
             self._understand(ctx, text)
 

@@ -3,8 +3,8 @@ to the `errors` flow.
 
 Each problem gets a state `about_<id>` that gives its advice, a button on the `choose` state
 (shown only when the recogniser ranked it among the best), and a branch of the `recognised`
-and `confirmed` states. Writing these by hand for fifteen problems would repeat the same YAML
-fifteen times; generating them from the catalogue keeps one place to edit.
+and `confirmed` states. Writing these by hand for sixteen problems would repeat the same YAML
+sixteen times; generating them from the catalogue keeps one place to edit.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ REQUIRED_IDS = (
     "upload_rejected", "api_not_generated", "api_expired_not_renewed", "api_short_validity",
     "api_wrong_mentions", "application_closed", "application_stuck", "request_blocked_existing",
     "api_refused_by_third_party", "appointment_unavailable", "scam_payment_request",
+    "fee_payment_question",
 )
 
 

@@ -95,8 +95,10 @@ def is_rtl(locale: str | None) -> bool:
 # A Latin run: starts with a Latin letter, a digit or a slash command, goes on through Latin
 # letters, digits, spaces and the punctuation found in URLs, numbers and French terms, and ends
 # on a letter, a digit or a slash. Parentheses stay outside: they mirror correctly on their own.
+# A dot right before a letter belongs to the run (".gouv.fr"): left outside, it would show on
+# the wrong side of the word in a right-to-left line.
 _LATIN_RUN = re.compile(
-    r"[/+@]?[0-9A-Za-zÀ-ÖØ-öø-ÿŒœ]"
+    r"[/+@.]?[0-9A-Za-zÀ-ÖØ-öø-ÿŒœ]"
     r"(?:[0-9A-Za-zÀ-ÖØ-öø-ÿŒœ .,:;/'’\-_@%+?=&#!]*[0-9A-Za-zÀ-ÖØ-öø-ÿŒœ/])?"
 )
 

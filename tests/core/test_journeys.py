@@ -168,15 +168,32 @@ def test_a_scam_report_is_offered_as_the_known_problem(engine: Engine) -> None:
     turn = c.send("un monsieur me demande 200 euros pour un rendez-vous")
     assert c.session is not None
     assert (c.session.flow, c.session.state) == ("errors", "confirm")
-    assert "On me demande de l'argent" in texts(turn)[0]
+    assert "Une personne me demande de l'argent" in texts(turn)[0]
 
 
-def test_other_talk_of_paying_brings_the_safety_warning(engine: Engine) -> None:
+def test_the_timbre_fiscal_is_answered_as_normal_not_warned_of(engine: Engine) -> None:
+    # ANEF.md §1.4, §7bis.1: a renewal costs 225 € in timbre fiscal; calling it a scam would
+    # make people miss the renewal window.
     c = onboarded(engine)
-    turn = c.send("combien coûte le timbre pour la carte de résident, il faut payer ?")
-    assert "gratuits" in texts(turn)[0]
+    turn = c.send("ANEF me demande de payer 225 euros de timbre fiscal pour le renouvellement, "
+                  "c'est normal ?")
     assert c.session is not None
-    assert c.session.state == "main"
+    assert (c.session.flow, c.session.state) == ("errors", "confirm")
+    assert texts(turn) == [
+        "Il me semble que votre problème est « Payer le timbre fiscal ». C'est bien cela ?"]
+    advice = texts(c.tap("yes"))[0]
+    assert advice.startswith("Payer un timbre fiscal pour votre carte est normal")
+    for fact in ("225 €", "25 €", "timbres.impots.gouv.fr"):
+        assert fact in advice
+
+
+def test_other_talk_of_paying_brings_a_warning_that_names_the_fee(engine: Engine) -> None:
+    c = onboarded(engine)
+    turn = c.send("c'est payant ?")
+    warning = texts(turn)[0]
+    assert warning.startswith("Attention : si une personne ou une entreprise vous demande")
+    assert "gratuits" in warning
+    assert "timbre fiscal" in warning
 
 
 def test_days_are_counted_in_paris(engine: Engine) -> None:

@@ -63,6 +63,11 @@ def test_url_keeps_its_punctuation_inside_the_isolate() -> None:
     assert f"{FSI}https://administration-etrangers-en-france.interieur.gouv.fr/{PDI}" in out
 
 
+def test_a_leading_dot_stays_with_its_domain() -> None:
+    # ".gouv.fr" in a Dari sentence: the dot must not be left on the far side of the word.
+    assert isolate_latin("آدرس به .gouv.fr ختم می‌شود") == f"آدرس به {FSI}.gouv.fr{PDI} ختم می‌شود"
+
+
 def test_display_marks_rtl_only() -> None:
     assert for_display("Bonjour ANEF", "fr") == "Bonjour ANEF"
     shown = for_display("سلام ANEF", "fa_AF")
