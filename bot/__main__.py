@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     ladder = sub.add_parser("ladder", help="the support ladder: the next step and when")
     ladder.add_argument("--now", required=True, help="today, YYYY-MM-DD")
     ladder.add_argument("--api-end", help="the API's end date, YYYY-MM-DD")
+    ladder.add_argument("--api-said", choices=("expired", "soon", "later"),
+                        help="without --api-end: the API has expired, ends within the urgency "
+                             "threshold, or later (unknown: no step waits)")
     ladder.add_argument("--contact", action="append", default=[],
                         help="STEP:YYYY-MM-DD[:answered], repeatable")
     ladder.add_argument("--json", action="store_true", help="print JSON")
@@ -86,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             return simulate_main(args.db, args.now)
         if args.command == "ladder":
             from bot.ladder_cli import main as ladder_main
-            return ladder_main(args.now, args.api_end, args.contact, args.json)
+            return ladder_main(args.now, args.api_end, args.contact, args.json,
+                               args.api_said)
         if args.command == "whatsapp":
             return _whatsapp_templates(args.out, args.check)
         if args.command == "classify":

@@ -3,6 +3,9 @@ conversation uses.
 
     python -m bot ladder --json --now 2026-03-02 --api-end 2026-03-10 \\
         --contact ccc:2026-02-20 --contact prefecture:2026-02-25:answered
+
+Without --api-end or --api-said the API's end is unknown: as in the conversation, no step
+waits (every step opens at once, "api": "unknown" in the JSON, "API end unknown" in text).
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ def parse_contact(raw: str, steps: list[str]) -> Contact:
     return Contact(parts[0], day, answered=len(parts) == 3)
 
 
-def main(now: str, api_end: str | None, contacts: list[str], as_json: bool) -> int:
+def main(now: str, api_end: str | None, contacts: list[str], as_json: bool,
+         api_said: str | None = None) -> int:
     settings = Settings.load()
     ladder = load_ladder(settings.flows_dir)
     try:
@@ -43,11 +47,12 @@ def main(now: str, api_end: str | None, contacts: list[str], as_json: bool) -> i
     except (UsageError, ValueError) as exc:
         print(f"relais: {exc}", file=sys.stderr)
         return 2
-    advice = advise(ladder, recorded, today, end)
+    advice = advise(ladder, recorded, today, end, api_said)
     if as_json:
         print(json.dumps(advice.as_json()))
     else:
         when = advice.open_from.isoformat() if advice.open_from else "-"
         print(f"next: {advice.next or 'none'} (open from {when}); urgent: {advice.urgent}; "
-              f"appointment from: {advice.appointment_open_from or '-'}; {advice.reason}")
+              f"appointment from: {advice.appointment_open_from or '-'}; API: {advice.api}; "
+              f"{advice.reason}")
     return 0

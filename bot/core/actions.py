@@ -98,7 +98,7 @@ def erase_user(ctx: TurnContext, _: str | None) -> None:
 
 
 #: What `remember` may keep, and the values each slot accepts.
-REMEMBERED = {"status": {"refugee", "subsidiary", "stateless"},
+REMEMBERED = {"status": {"refugee", "subsidiary", "stateless", "unknown"},
               # Which application the API belongs to: it decides the article a letter cites.
               "request": {"first", "renewal", "unknown"}}
 

@@ -4,6 +4,11 @@ the ready-to-copy French message, and the follow-up on the day the next step ope
 What the user did is kept (with consent) in the `contacts` slot, oldest first, as JSON rows
 `[step, ISO date, answered, reference]`. A contact being recorded lives in `scratch` until
 its last question is answered. The rules themselves are in bot.core.ladder.
+
+Before any advice to wait, the ladder knows when the API ends: its end date (`api_end`), or
+what the person said without the date (`api_said`: "expired", "soon" or "later", with the day
+they said it). "Later" is trusted only on the day it was said; "expired" and "soon" only grow
+more urgent, so they stay. Without consent, like every answer, it serves the turn alone.
 """
 
 from __future__ import annotations
@@ -18,17 +23,20 @@ from bot.core.dates import show_date
 from bot.core.departements import Departement, Departements
 from bot.core.events import RemindersCancelled, ReminderScheduled
 from bot.core.inputs import a_date
-from bot.core.ladder import Advice, Contact, Ladder, advise
+from bot.core.ladder import API_SAID, API_UNKNOWN, API_URGENT, Advice, Contact, Ladder, advise
 from bot.core.letters import LetterFacts, Letters
 from bot.core.registry import REGISTRY, ReminderRequest, TurnContext
 from bot.core.reminders import FOLLOWUP_BUTTONS, FOLLOWUP_TEXTS, LADDER_FOLLOWUP
 from bot.core.text import ascii_digits
 
 SLOT = "contacts"
+API_SAID_SLOT = "api_said"  # "later 2026-03-02": what was said of the API's end, and when
+STATELESS_FIRST_CARD = "stateless_first_card"  # a situation in knowledge/ladder.yaml `starts`
 TOPIC = "ladder"  # the follow-up timers: a new contact replaces the pending one
 #: Enough for any real case; the oldest rows go first if someone keeps tapping.
 MAX_CONTACTS = 40
 MAX_REFERENCE = 40
+FOREIGN_NUMBER_DIGITS = (8, 12)  # a wide range: the exact length is UNCERTAIN
 
 
 @dataclass(frozen=True)
@@ -61,12 +69,23 @@ def recorded(ctx: TurnContext) -> list[Recorded]:
 
 
 @functools.lru_cache(maxsize=1024)
-def advice_for(ladder: Ladder, contacts: str | None, today: date, api_end: str | None
-               ) -> Advice:
+def advice_for(ladder: Ladder, contacts: str | None, today: date, api_end: str | None,
+               api_said: str | None = None, start: str | None = None) -> Advice:
     """The ladder's advice from the slots as kept. Cached: a state's texts and buttons ask
     for it a dozen times in one turn, always with the same slots."""
     return advise(ladder, [r.contact for r in parse_contacts(contacts)], today,
-                  date.fromisoformat(api_end) if api_end else None)
+                  date.fromisoformat(api_end) if api_end else None,
+                  said_today(api_said, today), start)
+
+
+def said_today(raw: str | None, today: date) -> str | None:
+    """What the `api_said` slot still tells today: "later" only on the day it was said."""
+    if not raw:
+        return None
+    said, _, day = raw.partition(" ")
+    if said not in API_SAID or (said == "later" and day != today.isoformat()):
+        return None
+    return said
 
 
 def _keep(ctx: TurnContext, rows: list[Recorded]) -> None:
@@ -79,8 +98,16 @@ def _keep(ctx: TurnContext, rows: list[Recorded]) -> None:
 
 
 def advice(ctx: TurnContext) -> Advice:
-    return advice_for(_support(ctx).ladder, ctx.known(SLOT), ctx.local_date,
-                      ctx.known("api_end"))
+    ladder = _support(ctx).ladder
+    return advice_for(ladder, ctx.known(SLOT), ctx.local_date, ctx.known("api_end"),
+                      ctx.known(API_SAID_SLOT),
+                      ladder.start_for(_situation(ctx), ctx.session.scratch.get("diagnosis")))
+
+
+def _situation(ctx: TurnContext) -> str | None:
+    if ctx.known("request") == "first" and ctx.known("status") == "stateless":
+        return STATELESS_FIRST_CARD
+    return None
 
 
 def _support(ctx: TurnContext) -> Support:
@@ -142,7 +169,7 @@ def params(ctx: TurnContext, name: Callable[[str, Mapping[str, str]], str],
 
 
 def _open_key(ctx: TurnContext, found: Advice) -> str:
-    if found.open_from is None or found.open_from <= ctx.local_date:
+    if not found.may_wait or found.open_from is None or found.open_from <= ctx.local_date:
         return "ladder.open_now"
     if ctx.session.consent is True and ctx.session.reminders:
         return "ladder.open_later_followup"
@@ -161,6 +188,8 @@ def _facts(ctx: TurnContext, rows: list[Recorded], problem: str | None) -> Lette
     return LetterFacts(
         today=ctx.local_date, api_end=date.fromisoformat(api_end) if api_end else None,
         request=ctx.known("request"), status=ctx.known("status"),
+        api_said=said_today(ctx.known(API_SAID_SLOT), ctx.local_date),
+        problem_id=ctx.session.scratch.get("diagnosis") or None,
         foreign_number=ctx.known("foreign_number"),
         departement=departement.label if departement else None, problem=problem,
         contacts=[r.contact for r in rows if r.contact.step in support.ladder.order],
@@ -221,10 +250,40 @@ def no_contacts(ctx: TurnContext, _: str | None) -> bool:
     return not recorded(ctx)
 
 
+@REGISTRY.condition("needs_api")
+def needs_api(ctx: TurnContext, _: str | None) -> bool:
+    """Nothing tells when the API ends: ask before any advice (one tap, or the date)."""
+    return advice(ctx).api == API_UNKNOWN
+
+
+@REGISTRY.condition("ladder_api")
+def ladder_api(ctx: TurnContext, standing: str | None) -> bool:
+    """`ladder_api unknown`, `ladder_api urgent` or `ladder_api later`."""
+    return advice(ctx).api == standing
+
+
+@REGISTRY.condition("ladder_person")
+def ladder_person(ctx: TurnContext, _: str | None) -> bool:
+    """Offer a person of the association: urgent or unknown API, or a stateless person's
+    first card (the préfecture route, with no article to cite)."""
+    return advice(ctx).api in (API_URGENT, API_UNKNOWN) or _situation(ctx) is not None
+
+
+@REGISTRY.condition("stateless_first_card")
+def stateless_first_card(ctx: TurnContext, _: str | None) -> bool:
+    return _situation(ctx) == STATELESS_FIRST_CARD
+
+
 @REGISTRY.condition("needs_request")
 def needs_request(ctx: TurnContext, _: str | None) -> bool:
-    """The API's legal basis depends on the request: ask once, when there is an API."""
-    return ctx.known("api_end") is not None and ctx.known("request") is None
+    """The article a message cites depends on the request: ask once."""
+    return ctx.known("request") is None
+
+
+@REGISTRY.condition("needs_status")
+def needs_status(ctx: TurnContext, _: str | None) -> bool:
+    """For a first card the status decides the article (or none, for a stateless person)."""
+    return ctx.known("request") == "first" and ctx.known("status") is None
 
 
 @REGISTRY.condition("prefecture_email")
@@ -273,9 +332,12 @@ def reference(ctx: TurnContext, text: str, _: str | None) -> str | None:
 
 @REGISTRY.input("foreign_number")
 def foreign_number(ctx: TurnContext, text: str, _: str | None) -> str | None:
-    """The numéro étranger: 9 or 10 digits (ANEF.md §2.2: sources differ on the length)."""
+    """The numéro étranger: its length is UNCERTAIN (ANEF.md §2.2: sources say 10, or 9 or
+    10), so 8 to 12 digits are accepted and no text claims a length."""
     digits = "".join(ch for ch in ascii_digits(text) if not ch.isspace())
-    return digits if digits.isdigit() and digits.isascii() and 9 <= len(digits) <= 10 else None
+    ok = digits.isdigit() and digits.isascii() and FOREIGN_NUMBER_DIGITS[0] <= len(digits) \
+        <= FOREIGN_NUMBER_DIGITS[1]
+    return digits if ok else None
 
 
 @REGISTRY.input("departement")
@@ -285,6 +347,18 @@ def departement(ctx: TurnContext, text: str, _: str | None) -> str | None:
 
 
 # -- actions -----------------------------------------------------------------------------------
+
+@REGISTRY.action("api_said", arg=True)
+def api_said(ctx: TurnContext, said: str | None) -> None:
+    """A button answered when the API ends (`API_SAID`); kept with consent only, with the
+    day it was said."""
+    if said not in API_SAID:
+        raise ValueError(f"unknown answer about the API {said!r}")
+    value = f"{said} {ctx.local_date.isoformat()}"
+    ctx.values[API_SAID_SLOT] = value
+    if ctx.session.consent is True:
+        ctx.session = ctx.session.with_slot(API_SAID_SLOT, value)
+
 
 @REGISTRY.action("draft_contact", arg=True)
 def draft_contact(ctx: TurnContext, step: str | None) -> None:

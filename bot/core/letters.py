@@ -2,6 +2,9 @@
 
 The wording lives in flows/knowledge/letters.yaml, where caseworkers can review it. A sentence
 is written only when its fact is known: nothing is guessed, and the person adds their name.
+An article of law is cited only when the request and the status make it the right one: never
+for a stateless person's first card (R. 431-15-3/-4 do not name them, R. 431-15-1 presupposes
+an expired card) nor when the person does not know their situation (ANEF.md 7bis.4).
 """
 
 from __future__ import annotations
@@ -16,14 +19,21 @@ from bot.core.definition import DefinitionError
 from bot.core.ladder import Contact
 
 PLACEHOLDERS = ("{facts}", "{basis}", "{ask}")
+#: The problem of an API of 3 months instead of 6 (flows/knowledge/errors.yaml).
+SHORT_API = "api_short_validity"
+#: Problems where no API came at all: the préfecture letter may cite the Conseil d'État's avis
+#: of 6 May 2025 (n° 499904), due at the latest 4 months after filing (ANEF.md 7bis.7).
+NEVER_GENERATED = ("api_not_generated", "application_stuck")
 
 
 @dataclass(frozen=True)
 class LetterFacts:
     today: date
     api_end: date | None = None
-    request: str | None = None  # "first" (first card after protection) or "renewal"
-    status: str | None = None  # "refugee", "subsidiary", "stateless"
+    request: str | None = None  # "first" (first card after protection), "renewal", "unknown"
+    status: str | None = None  # "refugee", "subsidiary", "stateless", "unknown"
+    api_said: str | None = None  # without an end date: "expired", "soon" or "later"
+    problem_id: str | None = None  # the recognised problem (flows/knowledge/errors.yaml)
     foreign_number: str | None = None  # only if the user chose to give it
     departement: str | None = None  # "Alpes-Maritimes (06)"
     problem: str | None = None  # the recognised problem's title, in French
@@ -45,6 +55,8 @@ class Letters:
 
     def write(self, step: str, facts: LetterFacts) -> str:
         ask, basis = self._basis(facts)
+        if step == "prefecture" and facts.problem_id in NEVER_GENERATED:
+            basis = "\n".join(b for b in (basis, self.sentences["avis_499904"]) if b)
         text = self.letters[step].replace("{facts}", "\n".join(self._facts(facts)))
         text = text.replace("{basis}", basis).replace("{ask}", ask)
         # A sentence left out leaves no blank line behind.
@@ -61,6 +73,10 @@ class Letters:
         if facts.api_end is not None:
             key = "api_expired" if facts.api_end < facts.today else "api_ends"
             lines.append(s[key].format(api_end=show_date(facts.api_end, "fr")))
+            if facts.problem_id != SHORT_API:  # a short API is there: it is its length
+                lines.append(s["no_new_api"])
+        elif facts.api_said in ("expired", "soon"):
+            lines.append(s[f"api_{facts.api_said}_undated"])
             lines.append(s["no_new_api"])
         if facts.contacts:
             lines.append(s["contacts"])
@@ -73,16 +89,21 @@ class Letters:
         return lines
 
     def _basis(self, facts: LetterFacts) -> tuple[str, str]:
-        """What is asked for, and the article it rests on: an API's only when there is one."""
+        """What is asked for, and the article it rests on: an API's only when there is one,
+        and an article only when the request and the status say which."""
         s = self.sentences
-        if facts.api_end is None:
+        protected = facts.request == "first" and facts.status in ("refugee", "subsidiary")
+        if protected and facts.problem_id == SHORT_API:
+            # 3 months instead of 6: the dysfunction itself is what the letter reports.
+            return s["ask_six_months"], s[f"short_api_{facts.status}"]
+        if facts.api_end is None and facts.api_said not in ("expired", "soon"):
             return s["ask_help"], ""
-        if facts.request == "first" and facts.status in ("refugee", "subsidiary"):
+        if protected:
             return s["ask_api"], s[f"basis_{facts.status}"]
-        if facts.request == "first" and facts.status is None:
-            return s["ask_api"], s["basis_first"]  # both articles: the status was not given
-        # A renewal, or a stateless person's first card (not under R. 431-15-3/-4).
-        return s["ask_api"], s["basis_renewal"]
+        if facts.request == "renewal":
+            return s["ask_api"], s["basis_renewal"]
+        # A stateless person's first card, or a request or status not known: no article.
+        return s["ask_api"], ""
 
 
 def parse_letters(document: Any, steps: Sequence[str]) -> Letters:

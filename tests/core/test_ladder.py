@@ -10,8 +10,9 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.core.definition import DefinitionError
 from bot.core.holidays import add_working_days, easter, holidays, is_working_day
-from bot.core.ladder import Contact, Ladder, advise, parse_ladder
+from bot.core.ladder import API_SAID, Contact, Ladder, advise, parse_ladder
 from bot.settings import ROOT
 
 LADDER: Ladder = parse_ladder(yaml.safe_load(
@@ -73,9 +74,68 @@ def test_working_days_skip_weekends_and_holidays() -> None:
 ])
 def test_rules(contacts: list[Contact], api_end: date | None,
                expected: tuple[str | None, date | None, bool, date | None]) -> None:
-    advice = advise(LADDER, contacts, MON, api_end)
+    # The waiting times of this table apply to an API known to end later: without a date,
+    # the person said so ("later"). An unknown API is the next test's subject.
+    advice = advise(LADDER, contacts, MON, api_end, None if api_end else "later")
     assert (advice.next, advice.open_from, advice.urgent,
             advice.appointment_open_from) == expected, advice.reason
+
+
+CONTACTS = [
+    [],
+    [Contact("personal_space", MON)],
+    [Contact("ccc", MON)],
+    [Contact("personal_space", date(2026, 2, 20)), Contact("ccc", date(2026, 2, 26))],
+    [Contact("ccc", MON), Contact("prefecture", MON)],
+    [Contact("ccc", date(2026, 2, 2)), Contact("prefecture", date(2026, 2, 16)),
+     Contact("appointment", MON)],
+]
+#: (API end date, what the person said without a date, the ladder's view of the API)
+API_STATES = [
+    (None, None, "unknown"),  # nobody knows: it may have expired last week
+    (MON - timedelta(days=7), None, "urgent"),  # expired
+    (MON, None, "urgent"),  # ends today
+    (MON + timedelta(days=15), None, "urgent"),  # within 15 days
+    (MON + timedelta(days=16), None, "later"),
+    (None, "expired", "urgent"),
+    (None, "soon", "urgent"),
+    (None, "later", "later"),
+]
+
+
+@pytest.mark.parametrize("contacts", CONTACTS)
+@pytest.mark.parametrize(("api_end", "said", "standing"), API_STATES)
+def test_no_waiting_unless_the_api_is_known_to_end_later(
+        contacts: list[Contact], api_end: date | None, said: str | None, standing: str) -> None:
+    advice = advise(LADDER, contacts, MON, api_end, said)
+    assert advice.api == standing
+    assert advice.may_wait is (standing == "later")
+    if standing != "later":
+        # Unknown, expired or within 15 days: the urgent path, every step open today.
+        assert advice.urgent
+        assert advice.open_from is None or advice.open_from <= MON, advice.reason
+        assert advice.appointment_open_from is None or advice.appointment_open_from <= MON
+    else:
+        assert not advice.urgent
+
+
+def test_an_api_known_to_end_later_does_wait() -> None:
+    # The counterpart of the table above: the rule is not "never wait".
+    advice = advise(LADDER, [Contact("ccc", MON)], MON, None, "later")
+    assert advice.open_from == date(2026, 3, 16)
+    assert advise(LADDER, [Contact("ccc", MON)], MON).open_from == MON
+
+
+def test_where_the_ladder_starts_for_a_situation() -> None:
+    assert LADDER.start_for(None, "stateless_first_card") == "prefecture"
+    assert LADDER.start_for("api_short_validity") == "ccc"
+    assert LADDER.start_for("login_loop", None) is None
+    assert advise(LADDER, [], MON, start="prefecture").next == "prefecture"
+    # Once something was tried, the ladder goes on from there.
+    assert advise(LADDER, [Contact("ccc", MON)], MON, start="prefecture").next == "prefecture"
+    broken = {"version": 1, "steps": [{"id": "ccc"}], "starts": {"x": "embassy"}}
+    with pytest.raises(DefinitionError, match=r"starts\.x is not a step"):
+        parse_ladder(broken)
 
 
 steps = st.sampled_from([s.id for s in LADDER.steps])
@@ -83,11 +143,13 @@ days = st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 12, 31))
 
 
 @given(st.lists(st.builds(Contact, steps, days, st.booleans()), max_size=6),
-       st.one_of(st.none(), days))
+       st.one_of(st.none(), days), st.one_of(st.none(), st.sampled_from(API_SAID)))
 def test_no_step_opens_before_the_last_contact(contacts: list[Contact],
-                                               api_end: date | None) -> None:
+                                               api_end: date | None, said: str | None) -> None:
     today = max([c.on for c in contacts], default=MON)
-    advice = advise(LADDER, contacts, today, api_end)
+    advice = advise(LADDER, contacts, today, api_end, said)
+    if not advice.may_wait:  # never a date to wait for when the API may have expired
+        assert advice.open_from is None or advice.open_from <= today
     if advice.open_from is not None and contacts:
         assert advice.open_from >= max(c.on for c in contacts)
     tried = {c.step for c in contacts}
@@ -98,9 +160,9 @@ def test_no_step_opens_before_the_last_contact(contacts: list[Contact],
 
 
 def test_as_json() -> None:
-    data = advise(LADDER, [Contact("ccc", MON)], MON).as_json()
+    data = advise(LADDER, [Contact("ccc", MON)], MON, api_said="later").as_json()
     assert data == {"next": "prefecture", "open_from": "2026-03-16", "urgent": False,
-                    "appointment_open_from": None,
+                    "api": "later", "appointment_open_from": None,
                     "reason": "10 working days without an answer"}
 
 
@@ -116,9 +178,24 @@ def test_the_command_line_gives_the_same_answer() -> None:
         cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
-        "next": "appointment", "open_from": "2026-02-25", "urgent": True,
+        "next": "appointment", "open_from": "2026-02-25", "urgent": True, "api": "urgent",
         "appointment_open_from": "2026-02-25",
         "reason": "they answered"}
+
+    def run(*extra: str) -> dict[str, object]:
+        done = subprocess.run([sys.executable, "-m", "bot", "ladder", "--json", "--now",
+                               "2026-03-02", "--contact", "ccc:2026-03-02", *extra],
+                              cwd=ROOT, capture_output=True, text=True, check=True)
+        return dict(json.loads(done.stdout))
+
+    # No API date and nothing said: the same rule as the conversation, no step waits.
+    unknown = run()
+    assert unknown["api"] == "unknown"
+    assert unknown["urgent"] is True
+    assert unknown["open_from"] == "2026-03-02"
+    assert "unknown" in str(unknown["reason"])
+    assert run("--api-said", "later")["open_from"] == "2026-03-16"
+    assert run("--api-said", "expired")["open_from"] == "2026-03-02"
     bad = subprocess.run([sys.executable, "-m", "bot", "ladder", "--now", "2026-03-02",
                           "--contact", "nowhere:2026-01-01"], cwd=ROOT, capture_output=True,
                          text=True, check=False)

@@ -22,11 +22,9 @@ TODAY = date(2026, 3, 2)
 
 @pytest.mark.parametrize(("request_", "status", "article"), [
     ("renewal", "refugee", "l'article R. 431-15-1"),
+    ("renewal", None, "l'article R. 431-15-1"),
     ("first", "refugee", "l'article R. 431-15-3"),
     ("first", "subsidiary", "l'article R. 431-15-4"),
-    ("first", None, "les articles R. 431-15-3 et R. 431-15-4"),
-    ("first", "stateless", "l'article R. 431-15-1"),  # not under R. 431-15-3/-4
-    (None, None, "l'article R. 431-15-1"),
 ])
 def test_the_article_follows_the_request_and_the_status(request_: str | None,
                                                          status: str | None,
@@ -34,6 +32,72 @@ def test_the_article_follows_the_request_and_the_status(request_: str | None,
     text = LETTERS.write("prefecture", LetterFacts(TODAY, api_end=date(2026, 3, 10),
                                                    request=request_, status=status))
     assert f"Selon {article} du CESEDA" in text
+    assert text.count("R. 431-15") == 1
+
+
+@pytest.mark.parametrize(("request_", "status"), [
+    ("first", "stateless"),  # R. 431-15-3/-4 do not name them; R. 431-15-1 needs a card
+    ("first", "unknown"),  # "je ne sais pas"
+    ("first", None),  # not given
+    ("unknown", "refugee"),
+    ("unknown", None),
+    (None, None),
+])
+@pytest.mark.parametrize("step", ["personal_space", "ccc", "prefecture", "appointment",
+                                  "defenseur_des_droits"])
+def test_no_article_when_the_situation_does_not_say_which(
+        request_: str | None, status: str | None, step: str) -> None:
+    for api in ({"api_end": date(2026, 2, 20)}, {"api_said": "expired"}):
+        text = LETTERS.write(step, LetterFacts(TODAY, request=request_, status=status,
+                                               **api))  # type: ignore[arg-type]
+        assert "R. 431-15" not in text
+        assert "Selon" not in text
+        if step in ("personal_space", "ccc", "prefecture"):  # the letters that ask for it
+            assert "me délivrer une nouvelle attestation" in text
+
+
+@pytest.mark.parametrize(("status", "article"), [("refugee", "R. 431-15-3"),
+                                                 ("subsidiary", "R. 431-15-4")])
+def test_a_three_month_api_is_reported_as_a_dysfunction(status: str, article: str) -> None:
+    facts = LetterFacts(TODAY, api_end=date(2026, 5, 30), request="first", status=status,
+                        problem="API de 3 mois au lieu de 6", problem_id="api_short_validity")
+    for step in ("ccc", "prefecture"):
+        text = LETTERS.write(step, facts)
+        assert "n'a été délivrée que pour trois mois" in text
+        assert f"selon l'article {article} du CESEDA" in text
+        assert "de six mois, renouvelable" in text
+        assert "me délivrer une attestation de six mois" in text
+        assert "R. 431-15-1" not in text
+        # The API is there: the letter does not claim none appeared.
+        assert "Aucune nouvelle attestation" not in text
+    # For a card renewal 3 months is the rule (R. 431-15-1): no dysfunction is claimed.
+    renewal = LETTERS.write("ccc", LetterFacts(TODAY, api_end=date(2026, 5, 30),
+                                               request="renewal", status=status,
+                                               problem_id="api_short_validity"))
+    assert "trois mois" not in renewal
+    assert "R. 431-15-1" in renewal
+
+
+def test_the_prefecture_letter_cites_the_conseil_d_etat_avis_where_no_api_came() -> None:
+    avis = "avis du 6 mai 2025 (n° 499904), le Conseil d'État"
+    for problem in ("api_not_generated", "application_stuck"):
+        text = LETTERS.write("prefecture", LetterFacts(TODAY, problem_id=problem))
+        assert avis in text
+        assert "au plus tard quatre mois après le dépôt" in text
+        # Phrased as the Conseil d'État's avis, never as a statute.
+        assert "Selon l'article" not in text
+        assert "la loi" not in text
+        assert avis not in LETTERS.write("ccc", LetterFacts(TODAY, problem_id=problem))
+    assert avis not in LETTERS.write("prefecture", LetterFacts(TODAY, problem_id="login_loop"))
+
+
+def test_an_api_said_expired_without_a_date() -> None:
+    text = LETTERS.write("ccc", LetterFacts(TODAY, api_said="expired", request="renewal"))
+    assert "Mon attestation de prolongation d'instruction (API) a expiré." in text
+    assert "R. 431-15-1" in text
+    later = LETTERS.write("ccc", LetterFacts(TODAY, api_said="later", request="renewal"))
+    assert "expiré" not in later
+    assert "R. 431-15" not in later
 
 
 def test_without_an_api_date_no_article_and_a_plain_request_for_help() -> None:
