@@ -87,7 +87,7 @@ def test_the_summary_lists_problems_and_contacts(engine: Engine) -> None:
     convo.tap("yes")
     convo.send("/menu")
     convo.tap("ladder")
-    for tap in ("record", "ccc", "today", "no_answer"):
+    for tap in ("renewal", "later", "record", "ccc", "today", "no_answer"):
         convo.tap(tap)
     convo.send("REF-12")
     convo.send("/human")
