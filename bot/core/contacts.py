@@ -25,6 +25,7 @@ from bot.core.events import RemindersCancelled, ReminderScheduled
 from bot.core.inputs import a_date
 from bot.core.ladder import API_SAID, API_UNKNOWN, API_URGENT, Advice, Contact, Ladder, advise
 from bot.core.letters import LetterFacts, Letters
+from bot.core.model import Session
 from bot.core.registry import REGISTRY, ReminderRequest, TurnContext
 from bot.core.reminders import FOLLOWUP_BUTTONS, FOLLOWUP_TEXTS, LADDER_FOLLOWUP
 from bot.core.text import ascii_digits
@@ -104,10 +105,23 @@ def advice(ctx: TurnContext) -> Advice:
                       ladder.start_for(_situation(ctx), ctx.session.scratch.get("diagnosis")))
 
 
+def session_advice(ladder: Ladder, session: Session, today: date) -> Advice:
+    """The same advice from a kept session alone (the caseworker's summary): what the person
+    said of their API and their situation count there too."""
+    slots = session.slots
+    start = ladder.start_for(situation(slots.get("request"), slots.get("status")),
+                             session.scratch.get("diagnosis"))
+    return advice_for(ladder, slots.get(SLOT), today, slots.get("api_end"),
+                      slots.get(API_SAID_SLOT), start)
+
+
+def situation(request: str | None, status: str | None) -> str | None:
+    """A situation of knowledge/ladder.yaml `starts`, from the request and the status."""
+    return STATELESS_FIRST_CARD if (request, status) == ("first", "stateless") else None
+
+
 def _situation(ctx: TurnContext) -> str | None:
-    if ctx.known("request") == "first" and ctx.known("status") == "stateless":
-        return STATELESS_FIRST_CARD
-    return None
+    return situation(ctx.known("request"), ctx.known("status"))
 
 
 def _support(ctx: TurnContext) -> Support:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from bot.core.contacts import SLOT, advice_for, parse_contacts
+from bot.core.contacts import SLOT, parse_contacts, session_advice
 from bot.core.dates import days_between, french
 from bot.core.ladder import Advice, Ladder
 from bot.core.letters import Letters
@@ -62,7 +62,8 @@ def summarise(session: Session, today: date, reason: str, facts: CaseFacts,
              f"Statut de protection : {STATUSES.get(slots.get('status', ''), NOT_GIVEN)}",
              f"Demande : {REQUESTS.get(slots.get('request', ''), NOT_GIVEN)}",
              f"Département : {facts.departements.get(slots.get('departement', ''), NOT_GIVEN)}",
-             f"API : {_end(slots.get('api_end'), today, 'expirée')}",
+             f"API : {_end(slots.get('api_end'), today, 'expirée')}"
+             + _api_said(slots.get("api_said") if not slots.get("api_end") else None),
              f"Carte de séjour : {_end(slots.get('card_end'), today, 'expirée')}"]
     problems = problems_of(session)
     lines.append("Problèmes reconnus :" if problems else f"Problèmes reconnus : {NOT_GIVEN}")
@@ -103,6 +104,18 @@ def title_of(summary: str, reason: str) -> str:
     return REASON_TITLES.get(reason, GENERIC_TITLE)
 
 
+#: What the person said of their API when they had no date (bot.core.contacts, `api_said`).
+API_SAID = {"expired": "expirée", "soon": "finit dans moins de 15 jours",
+            "later": "finit dans plus de 15 jours"}
+
+
+def _api_said(raw: str | None) -> str:
+    said, _, day = (raw or "").partition(" ")
+    if said not in API_SAID or not day:
+        return ""
+    return f" (la personne a dit le {french(date.fromisoformat(day))} : {API_SAID[said]})"
+
+
 def _end(value: str | None, today: date, past: str) -> str:
     if not value:
         return NOT_GIVEN
@@ -132,4 +145,4 @@ def _next(advice: Advice, letters: Letters, today: date) -> str:
 
 def ladder_advice(session: Session, today: date, ladder: Ladder) -> Advice:
     """The ladder's advice from the kept contacts (as the conversation computes it)."""
-    return advice_for(ladder, session.slots.get(SLOT), today, session.slots.get("api_end"))
+    return session_advice(ladder, session, today)

@@ -401,3 +401,17 @@ def test_ladder_texts_in_right_to_left_languages_use_the_arabic_comma(locale: st
     assert len(ladder) > 50
     latin = [m.context for m in ladder if "," in str(m.string)]
     assert latin == []
+
+
+def test_the_caseworker_summary_sees_what_the_ladder_was_told(engine: Engine) -> None:
+    from bot.core.events import HandoffRequested
+
+    convo = _ladder(engine, answers=("first", "stateless", "later"))
+    convo.send("/human")
+    [handoff] = of_type(convo.tap("share"), HandoffRequested)
+    assert isinstance(handoff, HandoffRequested)
+    summary = handoff.summary
+    assert "API : non indiqué (la personne a dit le 02/03/2026 : finit dans plus de 15 jours)" \
+        in summary
+    # The same next step as the conversation: a stateless first card starts at the préfecture.
+    assert "Prochaine étape : la préfecture, ouverte maintenant." in summary
