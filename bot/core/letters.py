@@ -18,7 +18,7 @@ from bot.core.dates import show_date
 from bot.core.definition import DefinitionError
 from bot.core.ladder import Contact
 
-PLACEHOLDERS = ("{facts}", "{basis}", "{ask}")
+PLACEHOLDERS = ("{facts}", "{basis}", "{ask}", "{subject}")
 #: The problem of an API of 3 months instead of 6 (flows/knowledge/errors.yaml).
 SHORT_API = "api_short_validity"
 #: Problems where no API came at all: the préfecture letter may cite the Conseil d'État's avis
@@ -59,6 +59,9 @@ class Letters:
             basis = "\n".join(b for b in (basis, self.sentences["avis_499904"]) if b)
         text = self.letters[step].replace("{facts}", "\n".join(self._facts(facts)))
         text = text.replace("{basis}", basis).replace("{ask}", ask)
+        stateless_first = (facts.request, facts.status) == ("first", "stateless")
+        text = text.replace("{subject}", self.sentences[
+            "subject_stateless_first_card" if stateless_first else "subject"])
         # A sentence left out leaves no blank line behind.
         return "\n".join(line for line in text.split("\n") if line.strip())
 

@@ -141,3 +141,11 @@ def test_a_letter_for_an_unknown_step_is_refused() -> None:
     broken = {**DOCUMENT, "letters": {**DOCUMENT["letters"], "embassy": "{facts}"}}
     with pytest.raises(DefinitionError, match="embassy is not a ladder step"):
         parse_letters(broken, STEPS)
+
+
+def test_a_stateless_first_card_letter_is_about_the_prefecture_request() -> None:
+    text = LETTERS.write("prefecture", LetterFacts(TODAY, request="first", status="stateless"))
+    assert text.startswith("Objet : ma première demande de carte de séjour, en tant qu'apatride")
+    assert "R. 431-15" not in text
+    other = LETTERS.write("prefecture", LetterFacts(TODAY, request="first", status="refugee"))
+    assert other.startswith("Objet : ma demande de titre de séjour sur l'ANEF")
