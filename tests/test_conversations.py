@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from bot.conversations import Outcome
 from bot.core.model import Inbound, InboundKind
@@ -96,3 +97,55 @@ async def test_photos_and_media_are_answered_not_stored(runtime: Runtime,
         Inbound(user="test:a", message_id="2", kind=InboundKind.MEDIA, media="sticker"), NOW)
     await runtime.sender.drain()
     assert len(channel.sent) == 2
+
+
+#: Secrets sent by mistake in five languages and digit scripts, and the value that must not
+#: be written anywhere (the value is what is searched for in the database).
+SECRETS = [
+    ("mon code est 482913", "482913"),
+    ("کد من ۴۸۲۹۱۳ است", "۴۸۲۹۱۳"),
+    ("رمز من Azerty123 است", "Azerty123"),
+    ("زما پټنوم Kabul1400 دی", "Kabul1400"),
+    ("كلمة المرور هي Ahmad@2020", "Ahmad@2020"),
+    ("my password is Herat1399!", "Herat1399"),
+    ("731902", "731902"),
+]
+
+
+def _all_text(path: str) -> str:
+    """Every text value of every row of every table of the database, joined."""
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        values = []
+        for table in tables:
+            for row in db.execute(f'SELECT * FROM "{table}"'):  # the names come from SQLite
+                values.extend(str(v) for v in row if isinstance(v, str | bytes))
+    return "\n".join(values)
+
+
+async def test_no_secret_reaches_the_database(runtime: Runtime, tmp_path: Path) -> None:
+    from bot.core.text import ascii_digits
+
+    user = "test:s"
+    steps: list[tuple[str, str]] = [("text", "mon code est 482913"),  # before any language
+                                    ("tap", "fr"), ("tap", "agree")]
+    steps += [("text", s) for s, _ in SECRETS]
+    steps += [("text", "/human"), ("tap", "share")]  # a caseworker has the conversation now
+    steps += [("text", s) for s, _ in SECRETS]
+    steps += [("text", "J'ai besoin d'aide pour mon API")]  # relayed: the transcript is kept
+    for i, (kind, body) in enumerate(steps):
+        inbound = (Inbound.choice_tap(user, str(i), body) if kind == "tap"
+                   else text("s", str(i), body))
+        await runtime.conversations.handle(inbound, NOW)
+    await runtime.sender.drain()
+    async with runtime.storage.transaction() as tx:
+        session = await tx.load_session(user)
+    assert session is not None
+    assert session.case_open  # the case did open
+    stored = _all_text(str(tmp_path / "rt.sqlite3"))
+    assert "J'ai besoin d'aide pour mon API" in stored  # what is kept is really searched
+    for _, value in SECRETS:
+        assert value not in stored, value
+        assert ascii_digits(value) not in ascii_digits(stored), value

@@ -9,6 +9,7 @@ the user's language and the main menu: one broken conversation never stops the p
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Callable, Mapping
@@ -20,7 +21,10 @@ from bot.core import actions as _actions  # noqa: F401  (fills the registry)
 from bot.core import conditions as _conditions  # noqa: F401  (fills the registry)
 from bot.core import contacts
 from bot.core import inputs as _inputs  # noqa: F401  (fills the registry)
+from bot.core.actions import set_locale
 from bot.core.commands import CommandCall, CommandTable
+from bot.core.courtesy import SmallTalk, small_talk
+from bot.core.courtesy import strip as strip_courtesy
 from bot.core.dates import show_date
 from bot.core.definition import ChoiceDef, DefinitionError, FlowDef, StateDef, Target, Text
 from bot.core.errors import Catalogue
@@ -34,12 +38,12 @@ from bot.core.events import (
     RelayedToCaseworker,
 )
 from bot.core.i18n import Catalog, Translator, placeholders
-from bot.core.langdetect import guess_locale
+from bot.core.langdetect import guess_locale, language_named
 from bot.core.machine import CompiledFlow, choice_trigger, compile_flows, fire
 from bot.core.model import SOURCE_LOCALE, Choice, Inbound, InboundKind, MessageKind, Session
 from bot.core.office import OfficeHours
 from bot.core.params import date_params, localise_counts, text_params
-from bot.core.recognise import Recogniser
+from bot.core.recognise import Recogniser, Recognition
 from bot.core.registry import REGISTRY, Registry, TurnContext
 from bot.core.reminders import (
     BUTTONS,
@@ -49,7 +53,8 @@ from bot.core.reminders import (
     ReminderPolicy,
     text_key,
 )
-from bot.core.safety import PAYMENT_PROBLEMS, looks_like_secret, payment_warning_due
+from bot.core.safety import PAYMENT_PROBLEMS, payment_warning_due
+from bot.core.secrets import looks_like_secret
 from bot.core.summary import CaseFacts, ladder_advice, summarise
 from bot.core.text import (
     LONG_MESSAGE,
@@ -69,10 +74,16 @@ START = Target("onboarding", "start")
 DIAGNOSIS = Target("errors", "confirm")  # a problem recognised anywhere is offered here
 DESCRIBE = Target("errors", "describe")  # a screenshot that names no known problem
 CHOOSE = Target("errors", "choose")  # two problems are close: the user picks
+CLOSEST = Target("errors", "closest")  # nothing recognised: "is it one of these?"
+PICKER = Target("onboarding", "choose_language")
+#: The button added under the first answer to someone whose language was guessed.
+CHANGE_LANGUAGE = "language"
+#: Scratch flag: the person was answered before the privacy notice; the menu shows it first.
+ONBOARDING_DUE = "onboarding_due"
 #: The locale an app's language code suggests (Afghans' phones say "fa" for Dari).
 APP_LANGUAGES = {"fa": "fa_AF", "prs": "fa_AF", "ps": "ps", "ar": "ar", "fr": "fr", "en": "en"}
 #: States the engine itself jumps to, beside those the commands name.
-ENTRY_POINTS = (HOME, START, DIAGNOSIS, DESCRIBE, CHOOSE)
+ENTRY_POINTS = (HOME, START, DIAGNOSIS, DESCRIBE, CHOOSE, CLOSEST, PICKER)
 
 #: Texts the engine itself says, by key. The flows must define them (`texts:` sections).
 ENGINE_TEXTS = (
@@ -89,6 +100,13 @@ ENGINE_TEXTS = (
     "system.step",
     "system.secret_received",
     "safety.payment_warning",
+)
+#: Texts of first contact and of messages not recognised: needed with a recogniser.
+UNDERSTANDING_TEXTS = (
+    "system.greeting_reply",
+    "system.thanks_reply",
+    "system.off_topic",
+    "onboarding.greeting_first_words",
 )
 #: Texts the engine says for a handoff, when the content has the handoff flow.
 HANDOFF_TEXTS = ("handoff.relayed", "handoff.from_caseworker", "handoff.closed")
@@ -155,7 +173,8 @@ class Engine:
         reminder_texts |= {label for buttons in BUTTONS.values() for _, label in buttons}
         if support is not None:
             reminder_texts |= {*FOLLOWUP_TEXTS.values(), *(k for _, k in FOLLOWUP_BUTTONS)}
-        needed = (*ENGINE_TEXTS, *(HANDOFF_TEXTS if "handoff" in flows else ()))
+        needed = (*ENGINE_TEXTS, *(HANDOFF_TEXTS if "handoff" in flows else ()),
+                  *(UNDERSTANDING_TEXTS if recogniser is not None else ()))
         missing = [k for k in (*needed, *sorted(reminder_texts)) if k not in self.named]
         # The problem flow is needed only with a recogniser (tests build engines without).
         entry = ENTRY_POINTS if recogniser is not None else (HOME, START)
@@ -186,6 +205,8 @@ class Engine:
         try:
             self._dispatch(ctx)
             self._settle(ctx)
+            if ctx.offer_language and not ctx.ended:
+                self._add_language_button(ctx)
         except Exception as exc:
             ctx = self._recover(base, inbound, now, exc)
         if ctx.ended:
@@ -246,8 +267,10 @@ class Engine:
             # A screenshot for the caseworker: its text (read and redacted at the edge) goes
             # into the transcript; the image itself is never kept.
             self._relay(ctx, text or "…")
+        elif session.locale is None and typed and text and not isinstance(call, str):
+            self._first_words(ctx, text)
         elif session.version == 0 and not session.offered:
-            # First contact: whatever it is, greet, in the language of the message if we can tell.
+            # First contact by a tap, a photo...: greet, in the app's language if we can tell.
             self._jump(ctx, START)
         elif isinstance(call, str):
             self._reject(ctx, "unknown_command", "system.unknown_command")
@@ -265,8 +288,9 @@ class Engine:
             self._reject(ctx, "empty", "system.empty_message")
         elif len(text) > LONG_MESSAGE:
             self._reject(ctx, "too_long", "system.long_message")
-        elif looks_like_secret(text) and self._state(ctx).input is None:
-            # Never asked for: say so, and the runtime keeps nothing of this message.
+        elif looks_like_secret(text, alone=self._state(ctx).input is None):
+            # Never asked for: say so, and the runtime keeps nothing of this message. Where a
+            # number is asked (a reference), only a code or password named as such counts.
             self._reject(ctx, "secret", "system.secret_received")
         else:
             # The timbre fiscal is a normal payment: only other talk of paying is warned of,
@@ -282,16 +306,131 @@ class Engine:
     def _understand(self, ctx: TurnContext, text: str) -> None:
         if (choice := match_offered(ctx.session.offered, text)) is not None:
             self._tap(ctx, choice.id)
+        elif (self._at(ctx, PICKER) and self.recogniser is not None
+              and (named := language_named(text)) is not None):
+            self._pick_language(ctx, named)
         elif is_only_symbols(text):
             self._reject(ctx, "only_symbols", "system.only_symbols")
         elif self._state(ctx).input is not None:
             # A sentence that clearly reports a known problem is not an answer to "which
             # date?": offer the diagnosis first (the question comes back with "resume").
             asked_for_report = ctx.session.flow == (DESCRIBE.flow or "")
-            if asked_for_report or len(text.split()) < 4 or not self._offer_diagnosis(ctx, text):
+            if (asked_for_report or _content_words(text) < 4
+                    or not self._offer_diagnosis(ctx, text)):
                 self._fire(ctx, "answer", text=text)
         elif not self._offer_diagnosis(ctx, text):
+            self._not_matched(ctx, text)
+
+    def _not_matched(self, ctx: TurnContext, text: str, resume: bool = True) -> None:
+        """Nothing recognised for sure. Small talk gets a fitting answer; a message about ANEF
+        the three closest known problems ("is it one of these?") and a person; anything else
+        a short answer saying what the assistant does."""
+        kind = small_talk(text) if self.recogniser is not None else None
+        if kind is SmallTalk.GREETING:
+            self._reject(ctx, "small_talk", "system.greeting_reply")
+        elif kind is SmallTalk.THANKS:
+            self._reject(ctx, "small_talk", "system.thanks_reply")
+        elif (kind is not None or self.recogniser is None or CLOSEST.flow not in self.flows
+              or ctx.session.locale is None or _content_words(text) < 2):
+            # A word or a number that is no button: too little to guess a problem from.
             self._reject(ctx, "not_understood", "system.not_understood")
+        elif self._near_a_problem(found := self.recogniser.recognise(text)):
+            ctx.emit(InputRejected("closest"))
+            ctx.session = ctx.session.with_scratch(
+                diagnosis="", candidates=",".join(c.error for c in found.candidates),
+            ).evolve(resume=(ctx.session.flow, ctx.session.state) if resume else None)
+            self._jump(ctx, CLOSEST)
+        else:
+            self._reject(ctx, "off_topic", "system.off_topic")
+
+    def _near_a_problem(self, found: Recognition) -> bool:
+        """Whether the best candidates are worth offering: close enough to a known problem,
+        and not nearer to the examples of unrelated chat."""
+        assert self.recogniser is not None
+        if not found.candidates:
+            return False
+        top = found.candidates[0].score
+        return top >= self.recogniser.thresholds.closest and top > found.unrelated
+
+    # -- first contact ----------------------------------------------------------------------
+
+    def _first_words(self, ctx: TurnContext, text: str) -> None:
+        """Free text before the language is chosen (the first message, or words typed at the
+        language question). The language is taken from the words themselves, and the message
+        is then answered in it: a problem is offered, small talk greeted. The privacy notice
+        and the consent come once that answer is given (the menu leads there), and nothing
+        the person wrote is kept before."""
+        at_picker = self._at(ctx, PICKER)
+        if at_picker and (choice := match_offered(ctx.session.offered, text)) is not None:
+            self._tap(ctx, choice.id)
+            return
+        if self.recogniser is not None and (named := language_named(text)) is not None:
+            self._pick_language(ctx, named)
+            return
+        locale = ctx.guessed_locale
+        if looks_like_secret(text):
+            if locale is not None and self.recogniser is not None:
+                self._adopt_locale(ctx, locale)
+            self._reject(ctx, "secret", "system.secret_received")
+            if ctx.session.locale is None and not at_picker:
+                self._jump(ctx, START)
+            return
+        if locale is None or len(text) > LONG_MESSAGE or is_only_symbols(text):
+            if at_picker:
+                self._typed(ctx, text)  # says why, and shows the languages again
+            else:
+                self._jump(ctx, START)
+            return
+        found = self.recogniser.recognise(text) if self.recogniser is not None else None
+        if found is None or small_talk(text) is not None or not (
+                found.known or self._near_a_problem(found)):
+            self._jump(ctx, START)  # a greeting in their language, and one tap to change it
+            return
+        self._adopt_locale(ctx, locale)
+        if payment_warning_due(text) and not any(self._recognised_as(text, p)
+                                                 for p in PAYMENT_PROBLEMS):
+            self._say(ctx, (self.named["safety.payment_warning"],), ())
+        # The person wrote to us about something: a report is likely, so the usual bar for
+        # recognising one is enough (not the higher bar used in the middle of a guide).
+        if not self._offer_diagnosis(ctx, text, self.recogniser.thresholds.accept
+                                     if self.recogniser else None, resume=False):
+            self._not_matched(ctx, text, resume=False)
+
+    def _adopt_locale(self, ctx: TurnContext, locale: str) -> None:
+        set_locale(ctx, locale)
+        ctx.session = ctx.session.with_scratch(**{ONBOARDING_DUE: "1"})
+        self._say(ctx, (self.named["onboarding.greeting_first_words"],), ())
+        ctx.offer_language = True
+
+    def _pick_language(self, ctx: TurnContext, locale: str) -> None:
+        """A language named in words ("dari", "پښتو", "arabe"): as if its button was tapped."""
+        if not self._at(ctx, PICKER):
+            ctx.quiet = True
+            self._jump(ctx, PICKER)
+            ctx.quiet = False
+        self._fire(ctx, choice_trigger(locale.lower()))
+
+    def _add_language_button(self, ctx: TurnContext) -> None:
+        """Under the first answer in a guessed language: one tap to choose another."""
+        offered = ctx.session.offered
+        if any(c.id in (CHANGE_LANGUAGE, "change") for c in offered) or not ctx.events:
+            return
+        last = max((i for i, e in enumerate(ctx.events) if isinstance(e, MessageCreated)),
+                   default=None)
+        if last is None:
+            return
+        message = ctx.events[last]
+        assert isinstance(message, MessageCreated)
+        button = Choice(CHANGE_LANGUAGE, self._display(self._change_label, ctx.session.locale))
+        ctx.events[last] = dataclasses.replace(message, choices=(*message.choices, button))
+        ctx.session = ctx.session.evolve(offered=(*offered, button))
+
+    @functools.cached_property
+    def _change_label(self) -> Text:
+        return self.named_or_state_text("onboarding.change_language")
+
+    def _at(self, ctx: TurnContext, target: Target) -> bool:
+        return (ctx.session.flow, ctx.session.state) == (target.flow, target.state)
 
     def _photo(self, ctx: TurnContext, text: str) -> None:
         """A screenshot: the edge read its text (OCR) and removed names, long numbers and
@@ -306,25 +445,31 @@ class Engine:
             ctx.session = ctx.session.evolve(resume=(ctx.session.flow, ctx.session.state))
             self._jump(ctx, DESCRIBE)
 
-    def _offer_diagnosis(self, ctx: TurnContext, text: str) -> bool:
+    def _offer_diagnosis(self, ctx: TurnContext, text: str, bar: float | None = None,
+                         resume: bool = True) -> bool:
         """From anywhere: a recognised report is offered for one-tap confirmation, or, when
         two problems are close, as a choice among the best; the interrupted journey can be
         resumed afterwards."""
         if self.recogniser is None or DIAGNOSIS.flow not in self.flows:
             return False
         found = self.recogniser.recognise(text)
-        if not found.known or found.score < self.recogniser.thresholds.anywhere:
+        if not found.known or found.score < (bar or self.recogniser.thresholds.anywhere):
             return False
         unsure = self.recogniser.needs_choice(found)
         ctx.session = ctx.session.with_scratch(
             diagnosis="unsure" if unsure else found.error,
             candidates=",".join(c.error for c in found.candidates),
-        ).evolve(resume=(ctx.session.flow, ctx.session.state))
+        ).evolve(resume=(ctx.session.flow, ctx.session.state) if resume else None)
         self._jump(ctx, CHOOSE if unsure else DIAGNOSIS)
         return True
 
     def _tap(self, ctx: TurnContext, choice_id: str) -> None:
-        if choice_id in {c.id for c in ctx.session.offered}:
+        offered = {c.id for c in ctx.session.offered}
+        if choice_id == CHANGE_LANGUAGE and choice_id in offered and not any(
+                c.id == choice_id for c in self._state(ctx).choices):
+            ctx.session = ctx.session.evolve(resume=None)
+            self._jump(ctx, PICKER)
+        elif choice_id in offered:
             self._fire(ctx, choice_trigger(choice_id))
         elif choice_id in self.commands.buttons and ctx.session.locale is not None:
             self._command(ctx, CommandCall(self.commands.buttons[choice_id], ""))
@@ -386,8 +531,13 @@ class Engine:
             # `/start <code>`: a Telegram deep link names the user's association.
             ctx.emit(OrganisationChosen(call.argument.strip()[:64]))
         if session.locale is None and not command.before_language:
-            self._jump(ctx, START)
-            return
+            if (ctx.guessed_locale is None or self.recogniser is None
+                    or ctx.inbound.text.strip().startswith("/")):
+                self._jump(ctx, START)
+                return
+            # "کمک", "مرسته", "القائمة": the word itself says the language.
+            self._adopt_locale(ctx, ctx.guessed_locale)
+            session = ctx.session
         resume = (session.flow, session.state) if command.interrupts else None
         ctx.session = session.evolve(resume=resume)
         target = self.flows[command.goto.flow or ""].states.get(command.goto.state)
@@ -425,6 +575,11 @@ class Engine:
         ctx.session = ctx.session.evolve(state=state)
 
     def _jump(self, ctx: TurnContext, target: Target) -> None:
+        if target == HOME and ctx.session.scratch.get(ONBOARDING_DUE):
+            # Someone answered before onboarding (their first words were a problem): the
+            # privacy notice and the consent come before the menu, once.
+            ctx.session = ctx.session.with_scratch(**{ONBOARDING_DUE: ""})
+            target = START if ctx.session.consent is None else HOME
         if target.is_resume:
             resume = ctx.session.resume
             ctx.session = ctx.session.evolve(resume=None)
@@ -651,6 +806,11 @@ class Engine:
             ctx.emit(MessageCreated(MessageKind.REPLY, text.locale,
                                     for_display(text.text, text.locale)))
         return ctx
+
+
+def _content_words(text: str) -> int:
+    """How many words a message has once greetings, thanks and the like are left out."""
+    return len(strip_courtesy(fold(text)).split())
 
 
 def match_offered(offered: tuple[Choice, ...], text: str) -> Choice | None:

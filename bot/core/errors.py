@@ -115,9 +115,10 @@ def extend_errors_flow(flow: FlowDef, catalogue: Catalogue) -> FlowDef:
                                                      recognised.next[-1]))
     confirmed = states["confirmed"]
     states["confirmed"] = replace(confirmed, next=(*to_problem, *confirmed.next))
-    choose = states["choose"]
     buttons = tuple(ChoiceDef(id=p.id, label=p.title, raw=None,
                               goto=Target(None, f"about_{p.id}"), when=Call("candidate", p.id))
                     for p in catalogue.problems.values())
-    states["choose"] = replace(choose, choices=(*buttons, *choose.choices))
+    for name in ("choose", "closest"):  # "closest": when nothing was recognised for sure
+        if name in states:
+            states[name] = replace(states[name], choices=(*buttons, *states[name].choices))
     return replace(flow, states={**states, **about})

@@ -44,6 +44,8 @@ class TurnContext:
     values: dict[str, str] = field(default_factory=dict)  # answers of this turn, kept or not
     command_arg: str = ""
     quiet: bool = False  # entering a state without saying it (a command already answered it)
+    #: The language was guessed from the words of this turn: its answer offers to change it.
+    offer_language: bool = False
     hops: int = 0
     ended: bool = False
     today: date | None = None  # the date where the association is (set by the engine)

@@ -1,7 +1,4 @@
-"""Spotting, in what users type, a code or a password they should not send, and talk of paying.
-
-The assistant never asks for passwords or SMS codes. When someone sends one anyway, it says so
-and keeps nothing of that message.
+"""Spotting, in what users type, talk of paying (codes and passwords: bot/core/secrets.py).
 
 Paying is not always a scam. Filing on ANEF and getting a préfecture appointment cost nothing,
 but the residence card itself has an official price, paid to the State with a timbre fiscal
@@ -16,35 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.core.text import ascii_digits, fold
-
-# A message that is only a 4 to 8 digit number (spaces allowed): what an SMS code looks like.
-# Button numbers are 1 or 2 digits; dates have separators; the numéro étranger has 9-10 digits.
-_CODE = re.compile(r"^\d(?:\s?\d){3,7}$")
-
-_SECRET_WORDS = (
-    "mot de passe", "mdp", "password", "passwort", "code sms", "code recu", "code de verification",
-    "رمز", "پسورد", "پاسورد", "پټنوم", "کلمه عبور", "كلمة السر", "كلمة المرور", "کلمه سر",
-)
-# A secret word followed by something that looks like the secret itself.
-_SECRET_VALUE = re.compile(r"[:=]\s*\S{4,}|\s\S*\d\S*$")
-
-#: Folded once: every typed message is checked against them.
-_SECRET_KEYS = tuple(fold(w) for w in _SECRET_WORDS)
-
-
-def looks_like_secret(text: str) -> bool:
-    """An SMS code alone, or a password or code given after its name."""
-    plain = ascii_digits(text).strip()
-    if _CODE.match(plain):
-        return True
-    folded = fold(text)
-    for key in _SECRET_KEYS:
-        at = folded.find(key)
-        if at >= 0 and _SECRET_VALUE.search(folded[at + len(key):]):
-            return True
-    return False
-
+from bot.core.text import fold
 
 # Payment talk. Keys are folded like the message; a key ending in "*" matches the start of a
 # word, a key of letters a whole word or phrase, a key with a sign in it ("€", "rendez-vous",

@@ -11,6 +11,7 @@ from bot.core.events import (
     HandoffRequested,
     InputRejected,
     LocaleChanged,
+    RelayedToCaseworker,
     RemindersChanged,
     UserErased,
 )
@@ -265,3 +266,178 @@ def c_inbound(text: str):  # type: ignore[no-untyped-def]
     from bot.core.model import Inbound
 
     return Inbound.text_message("test:u", "1", text)
+
+
+# -- first contact: the language from the first words, and the message answered ------------
+
+FIRST_REPORTS = [
+    ("fa_AF", "سلام، وارد حساب ANEF شده نمی‌توانم، همیشه mot de passe oublié میایه"),
+    ("ps", "سلام، زما API نوی شوی نه دی"),
+    ("ar", "مرحبا، ما بقدر افوت على حسابي في ANEF، كل مرة بيطلع mot de passe oublié"),
+    ("fr", "Bonjour, je n'arrive pas à me connecter, ça me renvoie sur mot de passe oublié"),
+    ("en", "hello, I cannot log in, it always sends me back to forgot password"),
+]
+
+
+def _problem_offered(c: Convo) -> bool:
+    assert c.session is not None
+    return (c.session.flow, c.session.state) in {("errors", "confirm"), ("errors", "choose"),
+                                                  ("errors", "closest")}
+
+
+@pytest.mark.parametrize(("locale", "report"), FIRST_REPORTS)
+@pytest.mark.parametrize("after_start", [False, True])
+def test_a_first_report_is_answered_in_its_language(engine: Engine, locale: str, report: str,
+                                                    after_start: bool) -> None:
+    c = Convo(engine)
+    if after_start:
+        c.send("/start")  # the web page and Telegram's Start button send it first
+    turn = c.send(report)
+    assert of_type(turn, LocaleChanged) == [LocaleChanged(locale)]
+    assert {m.locale for m in turn.messages} == {locale}
+    assert _problem_offered(c), c.session
+    assert c.offered[-1] == "language"  # one tap to change the language
+    assert c.session is not None
+    assert c.session.consent is None
+    assert dict(c.session.slots) == {}
+
+
+def test_after_the_first_answer_comes_the_privacy_notice(engine: Engine) -> None:
+    c = Convo(engine)
+    c.send("سلام، زما API نوی شوی نه دی")
+    turn = c.tap("yes")
+    assert turn.messages[0].locale == "ps"
+    assert c.session is not None
+    assert c.session.state.startswith("about_")
+    turn = c.tap("menu")
+    assert c.offered == ["agree", "decline"]  # what is kept, and the consent, before the menu
+    assert all(m.locale == "ps" for m in turn.messages)
+    c.tap("agree")
+    assert c.session.consent is True
+    assert (c.session.flow, c.session.state) == ("menu", "main")
+    c.send("/menu")  # from now on, the menu is the menu
+    assert (c.session.flow, c.session.state) == ("menu", "main")
+
+
+def test_the_language_button_under_the_first_answer(engine: Engine) -> None:
+    c = Convo(engine)
+    c.send("انتهت صلاحية الـ API ولم يصلني الجديد")
+    assert "language" in c.offered
+    c.tap("language")
+    assert c.offered == ["fr", "fa_af", "ps", "ar", "en"]
+    turn = c.send("english")
+    assert of_type(turn, LocaleChanged) == [LocaleChanged("en")]
+    assert c.offered == ["agree", "decline"]
+
+
+@pytest.mark.parametrize("first", ["Bonjour", "hello", "مرحبا، أريد مساعدة",
+                                   "سلام، من کمک میخواهم"])
+def test_a_first_greeting_is_greeted_in_its_language(engine: Engine, first: str) -> None:
+    c = Convo(engine)
+    turn = c.send(first)
+    assert len(of_type(turn, LocaleChanged)) == 1
+    assert c.offered == ["keep", "change"]
+
+
+@pytest.mark.parametrize(("typed", "locale"), [
+    ("dari", "fa_AF"), ("farsi", "fa_AF"), ("فارسی", "fa_AF"), ("دری", "fa_AF"),
+    ("Dari please", "fa_AF"), ("pashto", "ps"), ("pachto", "ps"), ("پښتو", "ps"),
+    ("پشتو", "ps"), ("arabic", "ar"), ("arabe", "ar"), ("عربي", "ar"), ("عربی", "ar"),
+    ("العربية", "ar"), ("بالعربي", "ar"), ("français", "fr"), ("francais", "fr"),
+    ("French", "fr"), ("english", "en"), ("anglais", "en"), ("in English please", "en"),
+    ("1", "fr"), ("۲", "fa_AF"), ("٣", "ps"), ("۴", "ar"), ("5", "en"),
+])
+def test_languages_typed_by_name_or_number_at_the_question(engine: Engine, typed: str,
+                                                           locale: str) -> None:
+    c = Convo(engine)
+    c.send("/start")
+    turn = c.send(typed)
+    assert of_type(turn, LocaleChanged) == [LocaleChanged(locale)]
+    assert c.offered == ["agree", "decline"]
+
+
+def test_a_language_named_as_the_first_message(engine: Engine) -> None:
+    c = Convo(engine)
+    turn = c.send("pashto")
+    assert of_type(turn, LocaleChanged) == [LocaleChanged("ps")]
+    assert c.offered == ["agree", "decline"]
+
+
+def test_a_language_named_mid_conversation_is_not_a_language_change(engine: Engine) -> None:
+    c = Convo(engine)
+    c.onboard("fr")
+    turn = c.send("english")
+    assert not of_type(turn, LocaleChanged)
+
+
+@pytest.mark.parametrize(("locale", "report"), FIRST_REPORTS)
+def test_a_report_in_the_middle_of_a_guide_is_offered_in_every_language(
+        engine: Engine, locale: str, report: str) -> None:
+    session = Session(user="test:u", flow="api_renew", state="ask_end", locale=locale,
+                      consent=True, version=3)
+    c = Convo(engine, session=session)
+    turn = c.send(report)
+    assert _problem_offered(c)
+    assert {m.locale for m in turn.messages} == {locale}
+    assert c.session is not None
+    assert c.session.resume == ("api_renew", "ask_end")
+
+
+@pytest.mark.parametrize(("locale", "text", "key"), [
+    ("fr", "bonjour", "Bonjour !"), ("en", "thanks a lot", "You're welcome"),
+    ("ps", "ډېره مننه", "هرکله"), ("ar", "مرحبا", "مرحبًا!"), ("fa_AF", "تشکر", "خواهش"),
+])
+def test_small_talk_gets_a_fitting_answer(engine: Engine, locale: str, text: str, key: str
+                                          ) -> None:
+    c = Convo(engine)
+    c.onboard(locale)
+    before = c.offered
+    turn = c.send(text)
+    assert of_type(turn, InputRejected) == [InputRejected("small_talk")]
+    assert key in texts(turn)[0]
+    assert c.offered == before
+
+
+def test_when_nothing_matches_the_closest_problems_and_a_person(engine: Engine) -> None:
+    c = Convo(engine)
+    c.onboard("fr")
+    turn = c.send("j'ai un souci avec mon dossier sur le site")
+    assert of_type(turn, InputRejected) == [InputRejected("closest")]
+    assert c.session is not None
+    assert (c.session.flow, c.session.state) == ("errors", "closest")
+    problems = [i for i in c.offered if i not in ("other", "menu")]
+    assert 1 <= len(problems) <= 3
+    assert c.offered[-2:] == ["other", "menu"]
+    c.tap("other")
+    assert c.session.flow == "handoff"
+
+
+def test_unrelated_chat_is_told_what_the_assistant_does(engine: Engine) -> None:
+    c = Convo(engine)
+    c.onboard("en")
+    turn = c.send("where can I learn french for free")
+    assert of_type(turn, InputRejected) == [InputRejected("off_topic")]
+    assert "/human" in texts(turn)[0]
+
+
+@pytest.mark.parametrize("secret", ["mon code est 482913", "کد من ۴۸۲۹۱۳ است",
+                                    "رمز من Azerty123 است", "my password is Kabul1400!"])
+def test_a_secret_in_a_sentence_is_refused_everywhere(engine: Engine, secret: str) -> None:
+    for flow, state in [("menu", "main"), ("api_renew", "ask_end"), ("errors", "describe")]:
+        c = Convo(engine, session=Session(user="test:u", flow=flow, state=state, locale="fr",
+                                          consent=True, version=3))
+        turn = c.send(secret)
+        assert of_type(turn, InputRejected) == [InputRejected("secret")], (flow, state)
+    # While a caseworker has the conversation, it is not relayed either.
+    c = Convo(engine, session=Session(user="test:u", flow="menu", state="main", locale="fr",
+                                      consent=True, case_open=True, version=3))
+    turn = c.send(secret)
+    assert of_type(turn, InputRejected) == [InputRejected("secret")]
+    assert not of_type(turn, RelayedToCaseworker)
+
+
+def test_a_first_message_with_a_secret_is_warned_in_its_language(engine: Engine) -> None:
+    c = Convo(engine)
+    turn = c.send("کد من ۴۸۲۹۱۳ است")
+    assert InputRejected("secret") in of_type(turn, InputRejected)
+    assert {m.locale for m in turn.messages} == {"fa_AF"}
