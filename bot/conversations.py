@@ -27,7 +27,7 @@ from bot.core.events import (
     ReminderScheduled,
     UserErased,
 )
-from bot.core.model import Inbound, InboundKind, Session
+from bot.core.model import Inbound, InboundKind, MessageKind, Session
 from bot.core.text import fold
 from bot.locks import UserLocks
 from bot.storage.base import AlreadyAnswered, Storage, Timer, Transaction, VersionConflict
@@ -146,9 +146,13 @@ class Conversations:
         if relayed and inbound.kind is InboundKind.PHOTO and not erased:
             # The screenshot's text, read and redacted at the edge; the image is not kept.
             await tx.append_transcript(user, "in", f"[capture d'écran] {inbound.text}", now)
+        # After an erasure, the goodbye's last message says so to the channel (the web chat
+        # then deletes the copy kept in the browser): see MessageKind.FAREWELL.
+        farewell = _last_message(turn) if erased else None
         for event in turn.events:
             if isinstance(event, MessageCreated):
-                await tx.enqueue(user, event.kind, event.locale, event.text, event.choices, now,
+                kind = MessageKind.FAREWELL if event is farewell else event.kind
+                await tx.enqueue(user, kind, event.locale, event.text, event.choices, now,
                                  event.template, event.template_params)
                 if keep_transcript:
                     await tx.append_transcript(user, "out", event.text, now)
@@ -170,3 +174,7 @@ class Conversations:
                 # No user text in logs: the flow, the state and the error's type are enough.
                 log.warning("flow failed in %s.%s: %s", event.flow, event.state,
                             event.error.split(":", 1)[0])
+
+
+def _last_message(turn: Turn) -> MessageCreated | None:
+    return next((e for e in reversed(turn.events) if isinstance(e, MessageCreated)), None)

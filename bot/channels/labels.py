@@ -4,6 +4,10 @@ The engine's labels are display-ready: a right-to-left label starts with RLM and
 words isolated (FSI ... PDI). Those invisible marks count towards a limit, so a label that is
 too long first loses the marks it does not need; only then is it shortened, at a word boundary,
 with an ellipsis, and never with an isolate left open.
+
+The menu tells people they may type a button's number instead of tapping it (the engine
+matches 1, ۱ or ١ against the buttons in the order offered: `match_offered`), so every channel
+shows that number on its buttons where the platform's length limits allow (`numbered_label`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,28 @@ import unicodedata
 from bot.core.text import FSI, PDI, RLM
 
 ELLIPSIS = "…"
+
+#: Dari and Pashto texts write counts in Persian digits, Arabic, French and English in Latin
+#: digits (locales/GLOSSARY.md, "Numbers"): a button's number is written the same way, so it
+#: matches the digits the rest of the conversation uses. Any of them typed back is understood.
+_PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+PERSIAN_DIGIT_LOCALES = frozenset({"fa_AF", "ps"})
+
+
+def button_number(n: int, locale: str | None) -> str:
+    """The number of the n-th button (from 1) in the digits of the user's language."""
+    text = str(n)
+    return text.translate(_PERSIAN_DIGITS) if locale in PERSIAN_DIGIT_LOCALES else text
+
+
+def numbered_label(n: int, label: str, locale: str | None) -> str:
+    """"2. Non, garder", or for a label that reads right to left "‏۲. نه، وساتئ": the number
+    goes where the label starts to be read, and the label's RLM moves in front of the number so
+    that the number is on the right of a right-to-left label in every app."""
+    number = button_number(n, locale)
+    if _first_strong(label.replace(FSI, "").replace(PDI, "")) in ("R", "AL"):
+        return f"{RLM}{number}. {label.removeprefix(RLM)}"
+    return f"{number}. {label}"
 
 
 def _first_strong(text: str) -> str | None:

@@ -5,7 +5,8 @@ used: the engine owns the conversation; aiogram parses updates and speaks the Bo
   `Inbound` keyed "telegram:<chat id>"; the channel message id (message id, or callback id)
   lets a redelivered update be answered once.
 - Outgoing choices are inline keyboards whose callback data is the choice id (short ASCII:
-  Telegram allows 64 bytes, and an Arabic-script label would take two a letter).
+  Telegram allows 64 bytes, and an Arabic-script label would take two a letter); each button
+  shows its number, which the user may type instead of tapping.
 - Bot API errors become the sender's vocabulary: 429 waits `retry_after`, 403 marks the user
   unreachable, other 4xx fail for good, 5xx and network errors are retried.
 """
@@ -38,6 +39,7 @@ from aiogram.types import (
 from aiohttp import ClientError, ClientTimeout
 
 from bot.channels.base import PermanentFailure, RecipientBlocked, TemporaryFailure, split_user
+from bot.channels.labels import numbered_label, shorten
 from bot.core.model import Inbound, InboundKind
 from bot.ocr import read_screenshot
 from bot.storage.base import OutboxMessage
@@ -102,7 +104,8 @@ class TelegramChannel:
         request: dict[str, object] = {"chat_id": int(chat), "text": text}
         if message.choices:
             request["reply_markup"] = {"inline_keyboard": [
-                [{"text": c.label[:64], "callback_data": c.id}] for c in message.choices]}
+                [{"text": button_text(n, c.label, message.locale), "callback_data": c.id}]
+                for n, c in enumerate(message.choices, 1)]}
         # UTF-8 as it is: escaped, a letter in Arabic script would take six bytes, not two.
         body = json.dumps(request, ensure_ascii=False).encode()
         session = await self.session.create_session()
@@ -123,6 +126,15 @@ class TelegramChannel:
 
 
 JSON_HEADERS = {"Content-Type": "application/json"}
+#: Telegram sets no documented limit on a button's text but shows only its start; the label is
+#: kept this short, at a word and never inside an isolate (`labels.shorten`).
+BUTTON_TEXT = 64
+
+
+def button_text(n: int, label: str, locale: str) -> str:
+    """A keyboard button: its number first ("2. Non, garder"), since the text above may say
+    "tap a button or type its number"; a tap still sends the choice's id."""
+    return shorten(numbered_label(n, label, locale), BUTTON_TEXT)
 
 
 def bot_api_failure(status: int, answer: dict[str, Any]) -> Exception:

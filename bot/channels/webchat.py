@@ -3,11 +3,13 @@
 The browser keeps a random token (its user key is "web:<token>") and the conversation it has
 received (localStorage, keyed by outbox id, so a reload shows the history without doubling a
 message). The server keeps nothing more for the web chat than for any channel: a message for a
-user who is not connected stays in the outbox and goes out when they reconnect.
+user who is not connected stays in the outbox and goes out when they reconnect. `/delete`
+erases both copies: the server's in the turn, the browser's when the goodbye arrives.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -18,7 +20,7 @@ from types import MappingProxyType
 from aiohttp import WSMsgType, web
 
 from bot.channels.base import NotConnected, split_user
-from bot.core.model import Inbound, InboundKind
+from bot.core.model import Inbound, InboundKind, MessageKind
 from bot.storage.base import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -27,17 +29,26 @@ NAME = "web"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_FRAME = 16 * 1024  # a message longer than LONG_MESSAGE still fits, and is answered
+#: The close code of a socket whose user was erased (4000-4999: for applications): the page
+#: does not reconnect with that token.
+ERASED = 4001
 
 Handle = Callable[[Inbound], Awaitable[object]]
 
 
 class WebChatChannel:
-    """Delivers to the user's open sockets; with none open, the message waits in the outbox."""
+    """Delivers to the user's open sockets; with none open, the message waits in the outbox.
+
+    After `/delete`, the goodbye's last message (kind "farewell") tells the page to show it
+    and then delete what the browser keeps (the conversation and the token: the next visit is
+    a new person); its sockets are then closed here too, so that nothing about the erased user
+    is left in this process either."""
 
     name = NAME
 
     def __init__(self) -> None:
         self.sockets: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
+        self._closing: set[asyncio.Task[bool]] = set()
 
     async def send(self, message: OutboxMessage) -> str | None:
         _, token = split_user(message.user)
@@ -50,6 +61,13 @@ class WebChatChannel:
                            ensure_ascii=False)
         for ws in sockets:
             await ws.send_str(frame)
+        if message.kind is MessageKind.FAREWELL:
+            for ws in sockets:
+                # In the background: a close waits for the browser's answer, and the sender
+                # must not wait with it.
+                task = asyncio.create_task(ws.close(code=ERASED, message=b"erased"))
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
         return str(message.id)
 
 

@@ -3,8 +3,10 @@
 Within 24 hours of the user's last message a message goes as free text: choices become reply
 buttons (at most 3, titles up to 20 characters), else a list (up to 10 rows, titles up to 24
 characters, the full label below a shortened title), else numbered lines the user answers by
-typing the number (the engine understands 1, ۱ or ١). Outside that window only a reminder can
-go, as its approved template (`whatsapp_templates.py`), in the user's language or the fallback.
+typing the number (the engine understands 1, ۱ or ١). Buttons and rows show that number too
+when it fits (`labels.numbered_label`): the menu says a button's number may be typed. Outside
+that window only a reminder can go, as its approved template (`whatsapp_templates.py`), in the
+user's language or the fallback.
 The engine's text is already display-ready (right-to-left lines marked, Latin runs isolated).
 """
 
@@ -17,11 +19,10 @@ from typing import Any
 
 from bot.channels.base import PermanentFailure, split_user
 from bot.channels.graph import GraphAPI, WindowClosed
-from bot.channels.labels import shorten
+from bot.channels.labels import numbered_label, shorten
 from bot.channels.whatsapp_templates import TemplateBook, TemplateError
 from bot.clock import Clock
 from bot.core.model import Choice
-from bot.core.text import RLM, is_rtl
 from bot.storage.base import Delivery, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -44,32 +45,48 @@ LIST_BUTTON = {"fr": "Choisir", "fa_AF": "انتخاب کنید", "ps": "انت�
 def free_form(to: str, message: OutboxMessage) -> dict[str, Any]:
     """The Cloud API message for a free-text message and its choices."""
     base = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to}
-    text, choices = message.text, message.choices
+    text, choices, locale = message.text, message.choices, message.locale
     if choices and len(text) <= MAX_BODY:
-        if len(choices) <= MAX_BUTTONS and all(len(c.label) <= BUTTON_TITLE for c in choices):
-            return {**base, "type": "interactive", "interactive": _buttons(text, choices)}
-        rows = _rows(choices)
+        titles = _button_titles(choices, locale)
+        if titles is not None:
+            return {**base, "type": "interactive", "interactive": _buttons(text, choices, titles)}
+        rows = _rows(choices, locale)
         if rows is not None:
-            return {**base, "type": "interactive",
-                    "interactive": _list(text, rows, message.locale)}
+            return {**base, "type": "interactive", "interactive": _list(text, rows, locale)}
     return {**base, "type": "text",
-            "text": {"body": numbered(text, choices, message.locale), "preview_url": False}}
+            "text": {"body": numbered(text, choices, locale), "preview_url": False}}
 
 
-def _buttons(text: str, choices: tuple[Choice, ...]) -> dict[str, Any]:
+def _button_titles(choices: tuple[Choice, ...], locale: str) -> list[str] | None:
+    """Reply-button titles, or None when the choices do not fit buttons. Numbered ("1. Oui")
+    when every numbered title fits in 20 characters; else as they are, if they fit (the
+    buttons are still in order, so "2" still names the second): all numbered or none."""
+    if len(choices) > MAX_BUTTONS:
+        return None
+    for titles in ([numbered_label(n, c.label, locale) for n, c in enumerate(choices, 1)],
+                   [c.label for c in choices]):
+        if all(len(title) <= BUTTON_TITLE for title in titles):
+            return titles
+    return None
+
+
+def _buttons(text: str, choices: tuple[Choice, ...], titles: list[str]) -> dict[str, Any]:
     return {"type": "button", "body": {"text": text}, "action": {"buttons": [
-        {"type": "reply", "reply": {"id": c.id, "title": c.label}} for c in choices]}}
+        {"type": "reply", "reply": {"id": c.id, "title": title}}
+        for c, title in zip(choices, titles, strict=True)]}}
 
 
-def _rows(choices: tuple[Choice, ...]) -> list[dict[str, str]] | None:
-    """List rows, or None when the choices do not fit a list. A label too long for a title
-    is shortened there and shown whole as the row's description, so nothing is lost."""
+def _rows(choices: tuple[Choice, ...], locale: str) -> list[dict[str, str]] | None:
+    """List rows, or None when the choices do not fit a list. Each title is numbered; one too
+    long is shortened there and the label is shown whole as the row's description, so nothing
+    is lost."""
     if len(choices) > MAX_ROWS:
         return None
     rows = []
-    for choice in choices:
-        row = {"id": choice.id, "title": shorten(choice.label, ROW_TITLE)}
-        if row["title"] != choice.label:
+    for n, choice in enumerate(choices, 1):
+        title = numbered_label(n, choice.label, locale)
+        row = {"id": choice.id, "title": shorten(title, ROW_TITLE)}
+        if row["title"] != title:
             if len(choice.label) > ROW_DESCRIPTION:
                 return None
             row["description"] = choice.label
@@ -85,8 +102,8 @@ def _list(text: str, rows: list[dict[str, str]], locale: str) -> dict[str, Any]:
 
 def numbered(text: str, choices: tuple[Choice, ...], locale: str) -> str:
     """The text with its choices as numbered lines, within WhatsApp's length limit."""
-    mark = RLM if is_rtl(locale) else ""
-    options = "".join(f"\n{mark}{n}. {c.label}" for n, c in enumerate(choices, 1))
+    options = "".join(f"\n{numbered_label(n, c.label, locale)}"
+                      for n, c in enumerate(choices, 1))
     options = f"\n{options}" if options else ""
     room = MAX_TEXT - len(options)
     if len(text) > room:  # cut at a line break, as the Telegram channel does

@@ -59,6 +59,9 @@ class MessageKind(enum.StrEnum):
     REPLY = "reply"
     REMINDER = "reminder"
     CASEWORKER = "caseworker"
+    #: The last message of a turn that erased the user (/delete): a channel that keeps a copy
+    #: of the conversation on the user's device (the web chat) deletes it once this is shown.
+    FAREWELL = "farewell"
 
 
 @dataclass(frozen=True)

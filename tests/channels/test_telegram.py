@@ -13,7 +13,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.channels.base import PermanentFailure, RecipientBlocked, TemporaryFailure
-from bot.channels.telegram import TelegramChannel, bot_api_failure, make_bot
+from bot.channels.telegram import (
+    BUTTON_TEXT,
+    TelegramChannel,
+    bot_api_failure,
+    button_text,
+    make_bot,
+)
 from bot.core.model import MessageKind
 from bot.server import WEBHOOK_PATH, Server
 from bot.settings import Settings
@@ -55,6 +61,21 @@ def buttons(message: dict[str, Any]) -> list[str]:
     return [row[0]["callback_data"] for row in markup["inline_keyboard"]]
 
 
+def button_texts(message: dict[str, Any]) -> list[str]:
+    return [row[0]["text"] for row in message["reply_markup"]["inline_keyboard"]]
+
+
+def test_a_long_button_keeps_its_number_and_closes_its_isolates() -> None:
+    label = "\u200fد " + "\u2068numéro étranger\u2069 " * 6 + "زیاتول"
+    shown = button_text(3, label, "ps")
+    # Shortened, it first loses the RLM it does not need (its first letter is Pashto anyway).
+    assert shown.startswith("۳. د ")
+    assert shown.endswith("…")
+    assert len(shown) <= BUTTON_TEXT
+    assert shown.count("\u2068") == shown.count("\u2069")
+    assert button_text(12, "Menu", "fr") == "12. Menu"
+
+
 async def test_a_conversation_by_polling(fake: tuple[FakeBotAPI, TestServer],
                                          tmp_path: Path) -> None:
     api, _ = fake
@@ -67,6 +88,8 @@ async def test_a_conversation_by_polling(fake: tuple[FakeBotAPI, TestServer],
         sent = await api.wait_sent(4)
         assert buttons(sent[-1]) == ["agree", "decline"]
         assert sent[-1]["text"].startswith("\u200f")  # right-to-left, marked
+        # Each button shows the number one may type instead, in Persian digits for Pashto.
+        assert button_texts(sent[-1]) == ["\u200f۱. زه موافق یم", "\u200f۲. نه، مننه"]
         api.tap(CHAT, "agree")
         sent = await api.wait_sent(6)
         assert "renew_api" in buttons(sent[-1])

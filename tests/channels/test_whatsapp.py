@@ -124,11 +124,12 @@ async def test_a_signed_conversation_with_a_list_buttons_and_numbers(
     server, client = relais
     sent = await say(graph, client, graph.text(ALICE, "Bonjour"), 1)
     # The label to keep French is 21 characters: too long for a reply button (20), so a list
-    # (row titles up to 24), never a cut label.
+    # (row titles up to 24), never a cut label; numbered, it still fits a row's title.
     assert kind(sent[0]) == "list"
     assert ids(sent[0]) == ["keep", "change"]
     rows = sent[0]["payload"]["interactive"]["action"]["sections"][0]["rows"]
-    assert len(rows[0]["title"]) == 21
+    assert [row["title"] for row in rows] == ["1. Continuer en Français", "2. Changer de langue"]
+    assert "description" not in rows[0]
     assert sent[0]["payload"]["interactive"]["action"]["button"] == "Choisir"
     sent = await say(graph, client, graph.list_reply(ALICE, "change"), 2)
     assert kind(sent[1]) == "list"
@@ -136,13 +137,17 @@ async def test_a_signed_conversation_with_a_list_buttons_and_numbers(
     sent = await say(graph, client, graph.list_reply(ALICE, "fa_af"), 5)
     assert kind(sent[4]) == "button"
     assert ids(sent[4]) == ["agree", "decline"]
+    # Numbered in Persian digits, the number first where a right-to-left reader starts.
+    titles = [b["reply"]["title"] for b in
+              sent[4]["payload"]["interactive"]["action"]["buttons"]]
+    assert [t[:4] for t in titles] == [f"{RLM}۱. ", f"{RLM}۲. "]
     assert body(sent[4]).startswith(RLM)  # Dari, right to left, as the engine wrote it
     sent = await say(graph, client, graph.button_reply(ALICE, "agree"), 7)
     menu = sent[6]
     assert kind(menu) == "text"  # eleven choices: more than a list holds, so numbered lines
     lines = body(menu).split("\n")
-    assert f"{RLM}1. " in lines[-11]
-    assert lines[-1].startswith(f"{RLM}11. ")
+    assert lines[-11].startswith(f"{RLM}۱. ")
+    assert lines[-1].startswith(f"{RLM}۱۱. ")
     sent = await say(graph, client, graph.text(ALICE, "۴"), 8)  # the 4th, in Persian digits
     assert kind(sent[7]) == "button"
     assert ids(sent[7]) == ["menu"]

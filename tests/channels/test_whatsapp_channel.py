@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -52,14 +53,20 @@ async def channel(graph: FakeGraphAPI, settings: Settings) -> AsyncIterator[What
     await api.close()
 
 
+def _titles(message: dict[str, Any]) -> list[str]:
+    return [b["reply"]["title"] for b in message["interactive"]["action"]["buttons"]]
+
+
 def test_choices_become_buttons_a_list_or_numbered_lines() -> None:
     three = tuple(Choice(f"c{i}", f"Choix {i}") for i in range(3))
-    assert free_form(USER, outbox(choices=three))["interactive"]["type"] == "button"
+    buttons = free_form(USER, outbox(choices=three))
+    assert buttons["interactive"]["type"] == "button"
+    assert _titles(buttons) == ["1. Choix 0", "2. Choix 1", "3. Choix 2"]
     long = (*three[:2], Choice("long", "Demander ma première carte de séjour"))
     listed = free_form(USER, outbox(choices=long))["interactive"]
     assert listed["type"] == "list"
     row = listed["action"]["sections"][0]["rows"][2]
-    assert row == {"id": "long", "title": "Demander ma première…",
+    assert row == {"id": "long", "title": "3. Demander ma première…",
                    "description": "Demander ma première carte de séjour"}
     eleven = tuple(Choice(f"c{i}", f"Choix {i}") for i in range(11))
     assert free_form(USER, outbox(choices=eleven))["type"] == "text"
@@ -72,9 +79,24 @@ def test_choices_become_buttons_a_list_or_numbered_lines() -> None:
     assert plain["text"] == {"body": "Bonjour", "preview_url": False}
 
 
+def test_buttons_are_numbered_only_when_every_title_fits() -> None:
+    # 18 and 17 characters: they fit a button (20), numbered they do not: buttons as they are
+    # (still in order, so "2" still names the second), never a cut label.
+    near = (Choice("a", "Oui, je le garde !"), Choice("b", "Non, je le laisse"))
+    assert _titles(free_form(USER, outbox(choices=near))) == [c.label for c in near]
+    pashto = (Choice("keep", f"{RLM}زه موافق یم"), Choice("no", f"{RLM}نه، مننه"))
+    assert _titles(free_form(USER, outbox(choices=pashto, locale="ps"))) == [
+        f"{RLM}۱. زه موافق یم", f"{RLM}۲. نه، مننه"]
+    # Arabic counts in Latin digits; a French label in a Dari message keeps left to right.
+    arabic = free_form(USER, outbox(choices=(Choice("a", f"{RLM}نعم"),), locale="ar"))
+    assert _titles(arabic) == [f"{RLM}1. نعم"]
+    mixed = free_form(USER, outbox(choices=(Choice("fr", "Français"),), locale="fa_AF"))
+    assert _titles(mixed) == ["۱. Français"]
+
+
 def test_numbered_lines_keep_right_to_left_and_the_length_limit() -> None:
     dari = numbered(f"{RLM}سلام", (Choice("a", f"{RLM}یک"), Choice("b", f"{RLM}دو")), "fa_AF")
-    assert dari.split("\n")[-2:] == [f"{RLM}1. {RLM}یک", f"{RLM}2. {RLM}دو"]
+    assert dari.split("\n")[-2:] == [f"{RLM}۱. یک", f"{RLM}۲. دو"]
     long = numbered("ligne\n" * 1000, (Choice("a", "Oui"),), "fr")
     assert len(long) <= 4096
     assert long.endswith("\n\n1. Oui")

@@ -3,63 +3,43 @@
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from playwright.async_api import Page, async_playwright
+from aiohttp.test_utils import TestClient
+from playwright.async_api import Browser, Page
 
-from bot.server import Server
-from bot.settings import Settings
+from tests.web.conftest import phone
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-sync"]
-
-
-@pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[TestClient]:
-    settings = Settings.from_mapping({"DATABASE_PATH": str(tmp_path / "web.sqlite3")})
-    server = Server(settings)
-    test_client = TestClient(TestServer(server.app(), host="127.0.0.1"))
-    await test_client.start_server()
-    yield test_client
-    await test_client.close()
 
 
 async def _bubbles(page: Page) -> list[str]:
     return await page.locator(".bubble").evaluate_all("els => els.map(e => e.className)")
 
 
-async def test_a_conversation_in_dari_right_to_left_with_a_reload(client: TestClient,
-                                                                 tmp_path: Path) -> None:
-    assert shutil.which(CHROMIUM), "scripts/install-system-packages.sh installs chromium"
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = await browser.new_page(viewport={"width": 390, "height": 800})
-        await page.goto(str(client.make_url("/")))
-        # The page says /start by itself: the languages, each in its own script.
-        await page.get_by_role("button", name="دری").click()
-        await page.get_by_role("button", name="موافق هستم").wait_for()
-        assert await page.evaluate("document.documentElement.dir") == "rtl"
-        bot_bubble = page.locator(".bubble.bot").last
-        assert await bot_bubble.get_attribute("dir") == "rtl"
-        before = await _bubbles(page)
-        await page.reload()
-        await page.get_by_role("button", name="موافق هستم").wait_for()
-        assert await _bubbles(page) == before  # the history is back, nothing doubled
-        await page.get_by_role("button", name="موافق هستم").click()
-        await page.get_by_role("button", name="دانلود کردن").wait_for()
-        # Only the latest message's buttons are live.
-        assert await page.get_by_role("button", name="دری").is_disabled()
-        await page.locator("#text").fill("۱۲/۰۳/۲۰۳۰")
-        await page.get_by_role("button", name="دانلود کردن").click()
-        await page.locator(".bubble.bot").filter(has_text="PDF").wait_for()
-        await page.screenshot(path=str(tmp_path / "webchat-dari.png"))
-        await browser.close()
+async def test_a_conversation_in_dari_right_to_left_with_a_reload(
+        client: TestClient, browser: Browser, tmp_path: Path) -> None:
+    _, page = await phone(browser)
+    await page.goto(str(client.make_url("/")))
+    # The page says /start by itself: the languages, each in its own script.
+    await page.get_by_role("button", name="دری").click()
+    await page.get_by_role("button", name="موافق هستم").wait_for()
+    assert await page.evaluate("document.documentElement.dir") == "rtl"
+    bot_bubble = page.locator(".bubble.bot").last
+    assert await bot_bubble.get_attribute("dir") == "rtl"
+    before = await _bubbles(page)
+    await page.reload()
+    await page.get_by_role("button", name="موافق هستم").wait_for()
+    assert await _bubbles(page) == before  # the history is back, nothing doubled
+    await page.get_by_role("button", name="موافق هستم").click()
+    await page.get_by_role("button", name="دانلود کردن").wait_for()
+    # Only the latest message's buttons are live.
+    assert await page.get_by_role("button", name="دری").is_disabled()
+    await page.locator("#text").fill("۱۲/۰۳/۲۰۳۰")
+    await page.get_by_role("button", name="دانلود کردن").click()
+    await page.locator(".bubble.bot").filter(has_text="PDF").wait_for()
+    await page.screenshot(path=str(tmp_path / "webchat-dari.png"))
 
 
 async def test_the_socket_refuses_bad_tokens_and_frames(client: TestClient) -> None:
