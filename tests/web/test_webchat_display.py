@@ -87,7 +87,9 @@ async def test_the_chat_stays_right_to_left_after_a_french_letter(client: TestCl
     await page.goto(str(client.make_url("/")))
     await tap(page, "ps")
     await tap(page, "agree")
-    await tap(page, "ladder")  # the next step, explained in Pashto, then the letter in French
+    await tap(page, "ladder")  # whom to contact: which application, when the API ends
+    await tap(page, "renewal")
+    await tap(page, "later")  # the next step, explained in Pashto, then the letter in French
     letter = page.locator(".bubble.bot blockquote.french")
     await letter.wait_for()
     language = await _page_language(page)
