@@ -9,9 +9,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, Page
 
-from tests.web.conftest import phone
+from tests.web.conftest import CHROMIUM, FLAGS, phone
 
 pytestmark = pytest.mark.slow
+#: The inbox's browser tests launch chromium the same way, and import these from here.
+__all__ = ["CHROMIUM", "FLAGS"]
 
 
 async def _bubbles(page: Page) -> list[str]:
