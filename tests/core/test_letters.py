@@ -95,6 +95,8 @@ def test_an_api_said_expired_without_a_date() -> None:
     text = LETTERS.write("ccc", LetterFacts(TODAY, api_said="expired", request="renewal"))
     assert "Mon attestation de prolongation d'instruction (API) a expiré." in text
     assert "R. 431-15-1" in text
+    soon = LETTERS.write("ccc", LetterFacts(TODAY, api_said="soon", request="renewal"))
+    assert "prend fin dans moins de quinze jours." in soon
     later = LETTERS.write("ccc", LetterFacts(TODAY, api_said="later", request="renewal"))
     assert "expiré" not in later
     assert "R. 431-15" not in later
