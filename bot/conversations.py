@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from types import MappingProxyType
 
-from bot.core.engine import Engine, Turn
+from bot.core.engine import Engine, Turn, match_offered
 from bot.core.events import (
     CaseClosed,
     FlowFailed,
@@ -27,8 +27,9 @@ from bot.core.events import (
     ReminderScheduled,
     UserErased,
 )
-from bot.core.model import Inbound, InboundKind, MessageKind, Session
+from bot.core.model import SOURCE_LOCALE, Choice, Inbound, InboundKind, MessageKind, Session
 from bot.core.text import fold
+from bot.core.understanding import Understanding
 from bot.locks import UserLocks
 from bot.storage.base import AlreadyAnswered, Storage, Timer, Transaction, VersionConflict
 
@@ -52,6 +53,7 @@ class Conversations:
         self.engine = engine
         self.locks = UserLocks()
         self._on_committed = on_committed or (lambda: None)
+        self.understanding = understanding_of(engine)
 
     def committed(self) -> None:
         """New outbox rows were written outside a turn (bulk reminders): wake the sender."""
@@ -119,6 +121,17 @@ class Conversations:
         self._on_committed()
         return Outcome.ACCEPTED
 
+    @staticmethod
+    def _tapped(before: Session | None, inbound: Inbound) -> Choice | None:
+        """The offered button this message chose: tapped, or typed by number or label."""
+        if before is None:
+            return None
+        if inbound.kind is InboundKind.CHOICE:
+            return next((c for c in before.offered if c.id == inbound.choice), None)
+        if inbound.kind is InboundKind.TEXT and inbound.text and before.offered:
+            return match_offered(before.offered, inbound.text)
+        return None
+
     async def _turn(self, tx: Transaction, inbound: Inbound, now: datetime) -> None:
         session = await tx.load_session(inbound.user)
         turn = self.engine.step(session, inbound, now)
@@ -140,12 +153,20 @@ class Conversations:
         keep_transcript = not erased and (turn.session.consent is True or shared)
         # A password or code the user sent by mistake is answered, never written down.
         secret = any(isinstance(e, InputRejected) and e.reason == "secret" for e in turn.events)
-        if keep_transcript and not secret and inbound.kind is InboundKind.TEXT and inbound.text:
-            await tx.append_transcript(user, "in", inbound.text, now)
+        tapped = self._tapped(before, inbound)
+        if keep_transcript and not secret and (inbound.text or tapped) and inbound.kind in (
+                InboundKind.TEXT, InboundKind.CHOICE):
+            # Beside the person's words (or the button as they saw it), what the assistant
+            # understood, in French, for the caseworker.
+            await tx.append_transcript(
+                user, "in", inbound.text or (tapped.label if tapped else ""), now,
+                self.understanding.notes(before, inbound, turn.session, turn.events, tapped))
         relayed = any(isinstance(e, RelayedToCaseworker) for e in turn.events)
         if relayed and inbound.kind is InboundKind.PHOTO and not erased:
             # The screenshot's text, read and redacted at the edge; the image is not kept.
-            await tx.append_transcript(user, "in", f"[capture d'écran] {inbound.text}", now)
+            await tx.append_transcript(
+                user, "in", f"[capture d'écran] {inbound.text}", now,
+                self.understanding.notes(before, inbound, turn.session, turn.events, None))
         # After an erasure, the goodbye's last message says so to the channel (the web chat
         # then deletes the copy kept in the browser): see MessageKind.FAREWELL.
         farewell = _last_message(turn) if erased else None
@@ -178,3 +199,13 @@ class Conversations:
 
 def _last_message(turn: Turn) -> MessageCreated | None:
     return next((e for e in reversed(turn.events) if isinstance(e, MessageCreated)), None)
+
+
+def understanding_of(engine: Engine) -> Understanding:
+    """The French names the caseworker reads, from the engine's content."""
+    titles = {} if engine.catalogue is None else {
+        pid: engine.translator.render(p.title, SOURCE_LOCALE).text
+        for pid, p in engine.catalogue.problems.items()}
+    departements = {} if engine.support is None else {
+        code: d.label for code, d in engine.support.departements.by_code.items()}
+    return Understanding.of(engine.flows, titles, departements)

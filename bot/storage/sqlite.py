@@ -223,10 +223,10 @@ class SQLiteTransaction:
             (user, str(kind), locale, body, _iso(now), _iso(now)), None))
 
     async def append_transcript(self, user: str, direction: str, text: str,
-                                now: datetime) -> None:
+                                now: datetime, understood: str = "") -> None:
         self.writes.append((
-            "INSERT INTO transcript (user_key, direction, at, text) VALUES (?, ?, ?, ?)",
-            (user, direction, _iso(now), text), None))
+            "INSERT INTO transcript (user_key, direction, at, text, understood) "
+            "VALUES (?, ?, ?, ?, ?)", (user, direction, _iso(now), text, understood), None))
 
     async def schedule(self, user: str, name: str, topic: str, due_at: datetime,
                        payload: Mapping[str, str], now: datetime) -> int:

@@ -8,6 +8,7 @@ import json
 from aiohttp.test_utils import TestClient
 
 from bot.storage.cases import CaseStore
+from tests.conftest import NOW
 from tests.inbox.conftest import PASSWORD, Recorder, csrf, login, new_case, organisation, worker
 
 TEXTS = {"fr": "Venez mardi à 10 h.", "fa_AF": "سه‌شنبه ساعت ۱۰ بیایید.",
@@ -94,3 +95,19 @@ async def test_an_admin_moves_a_case_from_the_case_page(
     assert moved.status == 303
     assert await store.case(other.id, case_id) is not None
     assert (await client.get(f"/inbox/cases/{case_id}")).status == 404
+
+
+async def test_the_case_page_shows_what_was_understood_in_french(
+        client: TestClient, store: CaseStore) -> None:
+    org = await organisation(store, "Cimade")
+    await worker(store, org, "anne@example.org")
+    user = "telegram:10"
+    case_id = await new_case(store, user)
+    async with store.storage.transaction() as tx:
+        await tx.append_transcript(user, "in", "بلی", NOW, "bouton « Oui »")
+        await tx.append_transcript(user, "in", "کارم را از دست میدهم", NOW, "non traduit")
+    await login(client, "anne@example.org", PASSWORD)
+    page = await (await client.get(f"/inbox/cases/{case_id}")).text()
+    assert "Compris : bouton « Oui »" in page
+    assert '<span class="untranslated">non traduit</span>' in page
+    assert page.index("کارم را از دست میدهم") < page.index("non traduit</span>")
