@@ -156,7 +156,9 @@ def _case(row: Sequence[Any]) -> Case:
                 summary=row[5], api_end=date.fromisoformat(row[6]) if row[6] else None,
                 locale=row[7], opened_at=datetime.fromisoformat(row[8]),
                 closed_at=datetime.fromisoformat(row[9]) if row[9] else None,
-                assigned_to=row[10], assignee=row[11], title=row[12] or "", outcome=row[13],
+                assigned_to=row[10], assignee=row[11],
+                title=row[12] or title_of(row[5], row[4]),  # cases older than titles
+                outcome=row[13],
                 unread=int(row[14]) if len(row) > 14 else 0,
                 waiting_since=datetime.fromisoformat(row[15]) if len(row) > 15 and row[15]
                 else None)
