@@ -48,9 +48,13 @@ class Content:
     support: Support
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's safe loader when PyYAML has it: ten times faster, most of the start-up.
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506
     except yaml.YAMLError as exc:
         raise DefinitionError([f"{path}: not valid YAML: {exc}"]) from exc
 

@@ -104,9 +104,19 @@ class Lexicon:
         return cls({w: tuple(c) for w, c in words.items()}, tuple(prefixes), tuple(phrases),
                    weight)
 
+    @functools.cached_property
+    def _prefixes_by_length(self) -> dict[int, dict[str, list[str]]]:
+        """The prefixes by length: a word is looked up once per length instead of compared
+        with every prefix (that comparison was most of building the recogniser at start-up)."""
+        table: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for prefix, concept in self.prefixes:
+            table[len(prefix)][prefix].append(concept)
+        return {n: dict(by) for n, by in table.items()}
+
     def concepts(self, folded: str, words: Sequence[str]) -> set[str]:
         found = {c for w in words for c in self.words.get(w, ())}
-        found |= {c for w in words for p, c in self.prefixes if w.startswith(p)}
+        for n, by_prefix in self._prefixes_by_length.items():
+            found.update(c for w in words if len(w) >= n for c in by_prefix.get(w[:n], ()))
         padded = f" {folded} "
         found |= {c for phrase, c in self.phrases if phrase in padded}
         return found
