@@ -73,3 +73,22 @@ def test_whatsapp_needs_its_secrets_together() -> None:
 def test_malformed_whatsapp_settings_are_named(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_mapping({name: value})
+
+
+def test_e_mail_and_staff_group_settings() -> None:
+    with pytest.raises(SettingsError, match="SMTP_FROM is required"):
+        Settings.from_mapping({"SMTP_HOST": "smtp.example.org"}).check_channels()
+    with pytest.raises(SettingsError, match="STAFF_TELEGRAM_CHAT_ID needs TELEGRAM_BOT_TOKEN"):
+        Settings.from_mapping({"STAFF_TELEGRAM_CHAT_ID": "-100123"}).check_channels()
+    with pytest.raises(SettingsError, match="SMTP_TLS"):
+        Settings.from_mapping({"SMTP_TLS": "yes"})
+    with pytest.raises(SettingsError, match="STAFF_TELEGRAM_CHAT_ID"):
+        Settings.from_mapping({"STAFF_TELEGRAM_CHAT_ID": "@staff"})
+    mail = Settings.from_mapping({"SMTP_HOST": "smtp.example.org", "SMTP_FROM": "r@a.org",
+                                  "SMTP_PASSWORD": "hunter2-long", "SMTP_TLS": "SSL"})
+    mail.check_channels()
+    assert (mail.smtp_port, mail.smtp_tls) == (587, "ssl")
+    assert "hunter2-long" not in repr(mail)
+    assert mail.inbox_url == "http://127.0.0.1:8080/inbox"
+    public = Settings.from_mapping({"PUBLIC_URL": "https://relais.example.org/"})
+    assert public.inbox_url == "https://relais.example.org/inbox"

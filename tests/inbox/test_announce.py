@@ -10,15 +10,20 @@ from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from bot.clock import ManualClock
 from bot.inbox.announce import Announcer
 from bot.inbox.mail import Mailer, SMTPSettings
+from bot.server import Server
+from bot.settings import Settings
 from bot.storage.cases import CaseStore
+from tests.fakes.bot_api import FakeBotAPI
 from tests.inbox.conftest import new_case, organisation, worker
 
 
@@ -110,3 +115,28 @@ async def test_a_failed_e_mail_is_tried_again_later(
     assert await up.announce_due() == 1
     assert len(received.received) == 1
     assert caplog.text.count(f"case {case_id} opened") == 1  # logged once, not per try
+
+
+@pytest.mark.slow
+async def test_the_staff_telegram_group_is_told_through_the_bot(tmp_path: Path) -> None:
+    api = FakeBotAPI()
+    fake = TestServer(api.app())
+    await fake.start_server()
+    server = Server(Settings.from_mapping({
+        "DATABASE_PATH": str(tmp_path / "tg.sqlite3"), "TELEGRAM_BOT_TOKEN": api.token,
+        "TELEGRAM_API_BASE": str(fake.make_url("")).rstrip("/"),
+        "STAFF_TELEGRAM_CHAT_ID": "-1001234567890"}))
+    client = TestClient(TestServer(server.app()))
+    await client.start_server()
+    try:
+        store = CaseStore(server.runtime.storage)
+        org = await organisation(store, "Cimade Nice")
+        await worker(store, org, "anne@example.org")
+        case_id = await new_case(store, "telegram:77", summary="Objet : Compte bloqué")
+        server.live.changed()  # as after a committed turn
+        [notice] = await api.wait_sent(1)
+        assert notice["chat_id"] == -1001234567890
+        assert notice["text"] == f"[Relais] Nouveau cas n° {case_id} (non urgent) · Cimade Nice"
+    finally:
+        await client.close()
+        await fake.close()

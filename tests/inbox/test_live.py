@@ -4,7 +4,10 @@ unread count goes down once the case is read, and a new case appears in the list
 
 from __future__ import annotations
 
+import asyncio
+import json
 import shutil
+import time
 from datetime import timedelta
 
 import pytest
@@ -17,7 +20,15 @@ from bot.inbox import inbox_routes
 from bot.inbox.live import Live
 from bot.storage.cases import CaseStore
 from tests.conftest import NOW
-from tests.inbox.conftest import CANNED, PASSWORD, Recorder, new_case, organisation, worker
+from tests.inbox.conftest import (
+    CANNED,
+    PASSWORD,
+    Recorder,
+    login,
+    new_case,
+    organisation,
+    worker,
+)
 from tests.web.test_webchat import CHROMIUM, FLAGS
 
 pytestmark = pytest.mark.slow
@@ -78,3 +89,26 @@ async def test_new_messages_and_cases_appear_without_reloading(
     await client.close()
     assert errors == []  # no CSP violation: the script is a static file
     assert case_id != second
+
+
+async def test_the_event_stream_says_changes_and_ends_when_the_server_stops(
+        store: CaseStore, act: Recorder, clock: ManualClock) -> None:
+    app = web.Application()
+    live = inbox_routes(app, store, act, CANNED, clock.now, live=Live())
+    client = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    org = await organisation(store, "Cimade")
+    await worker(store, org, "anne@example.org")
+    await login(client, "anne@example.org", PASSWORD)
+    stream = await client.get("/inbox/events")
+    assert stream.headers["Content-Type"] == "text/event-stream"
+    assert "default-src 'self'" in stream.headers["Content-Security-Policy"]
+    assert await stream.content.readuntil(b"\n\n") == b"retry: 3000\nevent: ready\ndata: {}\n\n"
+    case_id = await new_case(store, "telegram:s")
+    live.changed()
+    event = await asyncio.wait_for(stream.content.readuntil(b"\n\n"), 5)
+    assert event.startswith(b"event: change\ndata: ")
+    assert json.loads(event.split(b"data: ", 1)[1]) == {"cases": case_id, "open": 1, "last": 0}
+    started = time.monotonic()
+    await client.close()  # an open stream does not hold the shutdown
+    assert time.monotonic() - started < 5
