@@ -29,6 +29,9 @@ BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
 #: ... and after this many tries the e-mail is given up (the case is in the inbox anyway).
 MAX_TRIES = 10
 IDLE = 30.0  # seconds between two looks when nothing wakes the task
+#: At most one look a second: under load every committed turn wakes the task, and each look
+#: is a read of the database.
+GAP = 1.0
 
 #: `await notice(text)`: the staff group's notice, if one is configured.
 Notice = Callable[[str], Awaitable[None]]
@@ -82,6 +85,7 @@ class Announcer:
             if stop.is_set():
                 break
             await live.wait(IDLE)
+            await asyncio.sleep(GAP)
 
     async def announce_due(self) -> int:
         """Announce every case due; how many were announced."""

@@ -18,6 +18,9 @@ from aiohttp import web
 #: from elsewhere (the command line, another process); it also keeps proxies from closing an
 #: idle stream.
 POLL_SECONDS = 2.0
+#: Changes closer than this are told together: under load every committed turn raises the
+#: signal, and each look is a read of the database.
+GAP = 0.5
 
 
 class Live:
@@ -57,6 +60,7 @@ async def stream(request: web.Request, live: Live, org_id: int,
             await live.wait(POLL_SECONDS)
             if live.closing:
                 break
+            await asyncio.sleep(GAP)
             now = await changes(org_id)
             if now != last:
                 last = now

@@ -40,9 +40,10 @@ ANSWERS = ("reply", "canned", "ready")
 _CASE_COLUMNS = ("c.id, c.user_key, c.org_id, c.status, c.reason, c.summary, c.api_end, "
                  "c.locale, c.opened_at, c.closed_at, c.assigned_to, w.email, c.title, "
                  "c.outcome")
-#: The person's messages since the case opened that this caseworker has not seen yet.
+#: The person's messages after the turn that opened the case (its "yes, share" is not one)
+#: that this caseworker has not seen yet.
 _UNREAD = ("(SELECT COUNT(*) FROM transcript t WHERE t.user_key = c.user_key "
-           "AND t.direction = 'in' AND t.at >= c.opened_at AND t.id > COALESCE("
+           "AND t.direction = 'in' AND t.at > c.opened_at AND t.id > COALESCE("
            "(SELECT r.seen_id FROM case_reads r WHERE r.case_id = c.id "
            "AND r.caseworker_id = :me), 0))")
 #: Since when the person waits for an answer: the opening, or their first message after the
@@ -369,7 +370,7 @@ class CaseStore:
                           "WHERE user_key = ? AND id > ? ORDER BY id", case.user_key, after)
         opened = iso(case.opened_at)
         lines = [Line(r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4],
-                      new=r[1] == "in" and r[0] > seen and r[2] >= opened) for r in rows]
+                      new=r[1] == "in" and r[0] > seen and r[2] > opened) for r in rows]
         if lines and lines[-1].id > seen:
             await db.execute("INSERT INTO case_reads (case_id, caseworker_id, seen_id) "
                              "VALUES (?, ?, ?) ON CONFLICT (case_id, caseworker_id) "
