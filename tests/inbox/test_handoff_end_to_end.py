@@ -54,7 +54,8 @@ async def test_a_caseworker_answers_a_pashto_speaker_from_the_inbox(
 
     def pashto(key: str) -> str:
         # As shown: Latin runs isolated, each line marked right to left.
-        shown = for_display(engine.translator.render(engine.named[key], "ps").text, "ps")
+        shown = for_display(engine.translator.render(engine.named_or_state_text(key), "ps").text,
+                            "ps")
         return shown.lstrip("\u200f")
 
     async with async_playwright() as playwright:
@@ -66,6 +67,8 @@ async def test_a_caseworker_answers_a_pashto_speaker_from_the_inbox(
         await _tap_last(person, 0)  # agree to keep the dates
         await person.locator("#text").fill("/human")
         await person.locator("#text").press("Enter")
+        # The question must be there before its button is tapped (not the menu's first one).
+        await _bot_says(person, pashto("handoff.ask_share")[:20])
         await _tap_last(person, 0)  # agree to share with the association
         await person.locator("#text").fill("زما API ختم شوی، مرسته وکړئ")
         await person.locator("#text").press("Enter")

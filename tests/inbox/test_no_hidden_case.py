@@ -78,6 +78,8 @@ async def test_a_case_opened_before_any_account_is_seen_by_the_first_admin(
         await _tap(person, 0)  # keep my dates
         await person.locator("#text").fill("/human")
         await person.locator("#text").press("Enter")
+        # The question must be there before its button is tapped (not the menu's first one).
+        await person.locator(".bubble.bot", has_text="Êtes-vous d'accord").last.wait_for()
         await _tap(person, 0)  # share with the association
         await person.locator(".bubble.bot", has_text="C'est envoyé").last.wait_for()
         await person.locator("#text").fill(said)
