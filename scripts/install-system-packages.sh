@@ -2,10 +2,11 @@
 # The Debian packages Relais uses beside Python: tesseract (reading screenshots) with the
 # French, English, Arabic, Persian (for Dari) and Pashto data, fonts for the generated test
 # screenshots and for Arabic script, and chromium for the web chat's browser tests. Run as
-# root on Debian or Ubuntu; does nothing when all are present.
+# root on Debian or Ubuntu. poppler-utils (pdftotext, pdftoppm) lets the tests read and render
+# the PDF documents; does nothing when all are present.
 set -euo pipefail
 packages=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng tesseract-ocr-ara tesseract-ocr-fas
-          tesseract-ocr-pus fonts-dejavu-core fonts-noto-core chromium)
+          tesseract-ocr-pus fonts-dejavu-core fonts-noto-core chromium poppler-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
