@@ -7,13 +7,14 @@ timers, transcript) or nothing is.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 from bot.core.model import Choice, MessageKind, Session
+from bot.observatory.derive import Observation
 
 
 class StorageError(Exception):
@@ -49,14 +50,19 @@ class OutboxMessage:
     #: The user's second language (session slot `second_locale`), if they gave one: the
     #: fallback when their own language has no approved template.
     second_locale: str | None = None
+    #: A document sent with the text (the note about the API): the token of its row in
+    #: `documents`, whose facts the sender renders as a PDF (bot/documents/delivery.py).
+    document: str = ""
 
     @staticmethod
     def body(text: str, choices: tuple[Choice, ...], template: str = "",
-             template_params: tuple[str, ...] = ()) -> str:
+             template_params: tuple[str, ...] = (), document: str = "") -> str:
         body: dict[str, Any] = {"text": text, "choices": [c.as_dict() for c in choices]}
         if template:
             body["template"] = template
             body["params"] = list(template_params)
+        if document:
+            body["document"] = document
         return json.dumps(body, ensure_ascii=False)
 
 
@@ -166,7 +172,14 @@ class Transaction(Protocol):
         ...
     async def enqueue(self, user: str, kind: MessageKind, locale: str, text: str,
                       choices: tuple[Choice, ...], now: datetime, template: str = "",
-                      template_params: tuple[str, ...] = ()) -> None: ...
+                      template_params: tuple[str, ...] = (), document: str = "") -> None: ...
+    async def record_observations(self, user: str, rows: Sequence[Observation]) -> None:
+        """The observatory's anonymous facts a turn yielded (bot/observatory/derive.py)."""
+        ...
+    async def keep_document(self, user: str, token: str, facts: str, now: datetime,
+                            expires_at: datetime) -> None:
+        """A document's facts until it is delivered or its link expires (expired ones go)."""
+        ...
     async def append_transcript(self, user: str, direction: str, text: str,
                                 now: datetime, understood: str = "") -> None:
         """`understood`: for the person's messages, what the assistant understood, in French

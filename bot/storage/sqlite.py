@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
@@ -24,6 +24,8 @@ import aiosqlite
 
 from bot.core.model import Choice, MessageKind, Session
 from bot.core.params import DATE_SLOTS
+from bot.observatory.derive import Observation
+from bot.storage import observations
 from bot.storage.base import (
     PEER_STATUSES,
     AlreadyAnswered,
@@ -45,7 +47,7 @@ T = TypeVar("T")
 
 #: Tables that hold rows about a user; `erase_user` clears every one of them.
 USER_TABLES = ("sessions", "outbox", "scheduled", "transcript", "handoff_requests",
-               "cases", "users")
+               "cases", "users", "observations", "documents")
 
 
 def _iso(moment: datetime) -> str:
@@ -215,8 +217,8 @@ class SQLiteTransaction:
 
     async def enqueue(self, user: str, kind: MessageKind, locale: str, text: str,
                       choices: tuple[Choice, ...], now: datetime, template: str = "",
-                      template_params: tuple[str, ...] = ()) -> None:
-        body = OutboxMessage.body(text, choices, template, template_params)
+                      template_params: tuple[str, ...] = (), document: str = "") -> None:
+        body = OutboxMessage.body(text, choices, template, template_params, document)
         self.writes.append((
             "INSERT INTO outbox (user_key, kind, locale, body, created_at, available_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -421,6 +423,18 @@ class SQLiteTransaction:
         row = await self._one("SELECT reachable FROM users WHERE user_key = ?", user)
         return bool(row[0]) if row else True
 
+    # -- the observatory and documents (bot/storage/observations.py) -------------------------
+
+    async def record_observations(self, user: str, rows: Sequence[Observation]) -> None:
+        self.writes.extend((observations.INSERT_OBSERVATION,
+                            observations.observation_params(user, o), None) for o in rows)
+
+    async def keep_document(self, user: str, token: str, facts: str, now: datetime,
+                            expires_at: datetime) -> None:
+        self.writes.append((observations.PURGE_DOCUMENTS, (_iso(now),), None))
+        self.writes.append((observations.INSERT_DOCUMENT, observations.document_params(
+            user, token, facts, now, expires_at), None))
+
     async def erase_user(self, user: str) -> None:
         self.erased.add(user)
         self.saved.pop(user, None)
@@ -450,7 +464,8 @@ def _claimed(row: Any) -> OutboxMessage:
         created_at=_when(row[5]), attempts=row[6] + 1, reachable=bool(row[7]),
         template=body.get("template", ""), template_params=tuple(body.get("params", ())),
         last_inbound_at=_when(row[8]) if row[8] else None,
-        second_locale=row[9] if isinstance(row[9], str) else None)
+        second_locale=row[9] if isinstance(row[9], str) else None,
+        document=body.get("document", ""))
 
 
 def _mark_sent(conn: sqlite3.Connection, sent: list[tuple[int, Delivery]],
@@ -566,6 +581,10 @@ class SQLiteStorage:
 
     async def _write(self, sql: str, *args: Any) -> int:
         return await self._atomic(lambda conn: conn.execute(sql, args).rowcount)
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """`fn` in the database thread, outside any transaction (reads only)."""
+        return await self._gate.trip(self.db, fn)
 
     async def _all(self, sql: str, *args: Any) -> list[Any]:
         return await self._gate.trip(self.db, lambda conn: conn.execute(sql, args).fetchall())

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.model import Choice, MessageKind, Session
+from bot.observatory.derive import Observation
 from bot.storage.base import Delivery, OutboxRow, VersionConflict
 from bot.storage.cases import open_case
 from bot.storage.sqlite import USER_TABLES, SQLiteStorage, migrations
@@ -185,6 +186,8 @@ async def test_erase_user_leaves_no_row_in_any_table(store: SQLiteStorage) -> No
             await tx.schedule(user, "api", "api_end", T0, {}, T0)
             await tx.record_handoff_request(user, "user_request", T0)
             await open_case(tx, user, "user_request", "Demande d'aide", None, "fr", T0)
+            await tx.record_observations(user, [Observation("problem", T0.date(), "scam")])
+            await tx.keep_document(user, f"tok-{user}", "{}", T0, T0 + timedelta(days=1))
     tables = await store.tables_with_user_key()
     assert set(tables) >= {"sessions", "outbox", "transcript", "scheduled", "users"}
     assert set(tables) == set(USER_TABLES)  # a new table with user data must be erased too
