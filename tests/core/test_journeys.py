@@ -148,11 +148,35 @@ def test_first_card_remembers_the_status_with_consent(engine: Engine) -> None:
     assert "4 ans au plus" in texts(turn)[0]
     assert c.session is not None
     assert c.session.slots["status"] == "subsidiary"
-    for _ in range(3):
-        c.tap("next")
+    contract = texts(c.tap("next"))
+    contract = texts(c.tap("next"))  # documents, then the contract and the stamp
+    assert any("(CER)" in t and "17 juillet 2024" in t and "25 €" in t for t in contract)
+    c.tap("next")
+    filing = texts(c.tap("next"))
+    assert any("6 mois" in t for t in filing)
     assert "download" in c.offered
     c.tap("download")
     assert c.session.flow == "api_download"
+
+
+def test_a_stateless_first_card_goes_to_the_prefecture_not_to_anef(engine: Engine) -> None:
+    # ANEF.md §7bis.4: no ANEF filing, no promise of the 6-month API.
+    c = onboarded(engine)
+    c.tap("first_card")
+    said = texts(c.tap("stateless"))
+    assert any("se demande à la préfecture, pas sur l'ANEF" in t for t in said)
+    assert not any("6 mois" in t for t in said)
+    assert "next" not in c.offered
+    assert "human" in c.offered
+
+
+def test_the_card_renewal_checklist_has_the_cer_and_the_stamp(engine: Engine) -> None:
+    c = onboarded(engine)
+    c.send("/card 12/06/2026")
+    c.tap("next")
+    said = " ".join(texts(c.tap("next")))
+    for fact in ("(CER)", "225 €", "timbre fiscal", "« Justificatifs »"):
+        assert fact in said
 
 
 @pytest.mark.parametrize("secret", ["482913", "mon mot de passe: Soleil2024"])
