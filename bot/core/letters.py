@@ -18,7 +18,7 @@ from bot.core.dates import show_date
 from bot.core.definition import DefinitionError
 from bot.core.ladder import Contact
 
-PLACEHOLDERS = ("{facts}", "{basis}", "{ask}", "{subject}")
+PLACEHOLDERS = ("{facts}", "{basis}", "{ask}", "{subject}", "{intro}")
 #: The problem of an API of 3 months instead of 6 (flows/knowledge/errors.yaml).
 SHORT_API = "api_short_validity"
 #: Problems where no API came at all: the préfecture letter may cite the Conseil d'État's avis
@@ -62,6 +62,8 @@ class Letters:
         stateless_first = (facts.request, facts.status) == ("first", "stateless")
         text = text.replace("{subject}", self.sentences[
             "subject_stateless_first_card" if stateless_first else "subject"])
+        text = text.replace("{intro}", self.sentences[
+            "intro_short_api" if facts.problem_id == SHORT_API else "intro"])
         # A sentence left out leaves no blank line behind.
         return "\n".join(line for line in text.split("\n") if line.strip())
 

@@ -68,8 +68,9 @@ def test_a_three_month_api_is_reported_as_a_dysfunction(status: str, article: st
         assert "de six mois, renouvelable" in text
         assert "me délivrer une attestation de six mois" in text
         assert "R. 431-15-1" not in text
-        # The API is there: the letter does not claim none appeared.
+        # The API is there: the letter does not claim none appeared, nor a blocked procedure.
         assert "Aucune nouvelle attestation" not in text
+        assert "Je n'arrive pas à faire ma démarche" not in text
     # For a card renewal 3 months is the rule (R. 431-15-1): no dysfunction is claimed.
     renewal = LETTERS.write("ccc", LetterFacts(TODAY, api_end=date(2026, 5, 30),
                                                request="renewal", status=status,
@@ -104,6 +105,8 @@ def test_an_api_said_expired_without_a_date() -> None:
 
 def test_without_an_api_date_no_article_and_a_plain_request_for_help() -> None:
     text = LETTERS.write("ccc", LetterFacts(TODAY))
+    assert "Je n'arrive pas à faire ma démarche sur le site de l'ANEF." in text
+    assert "{" not in text  # every placeholder filled
     assert "R. 431-15" not in text
     assert "m'aider à régler ce problème" in text
     assert "\n\n" not in text  # a sentence left out leaves no blank line
