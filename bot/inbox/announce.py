@@ -2,7 +2,8 @@
 organisation's caseworkers (`SMTP_*`), a notice in a staff Telegram group
 (`STAFF_TELEGRAM_CHAT_ID`).
 
-The database is the queue: a case is announced once, after the turn that opened it committed,
+The database is the queue: a case is announced once, after the turn that opened it committed
+(and again to the team it is moved to, or that receives it after waiting for one),
 by a background task that a turn never waits for. A failed e-mail is tried again later
 (backoff), and a restart picks up what was not announced. Nothing personal goes out: the
 case number, the organisation, whether it is urgent, and a link to the inbox.
@@ -93,7 +94,7 @@ class Announcer:
         for opened in await self._due():
             if opened.tries == 0:
                 # Once per case: its number, organisation and urgency, nothing about the person.
-                log.info("case %d opened for %s (%s)", opened.case_id,
+                log.info("new case %d for %s (%s)", opened.case_id,
                          opened.org_name if opened.org_id is not None
                          else "no organisation yet: run python -m bot setup",
                          "urgent" if opened.urgent(self.today()) else "not urgent")

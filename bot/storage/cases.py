@@ -396,12 +396,14 @@ class CaseStore:
     async def move(self, org_id: int, case_id: int, to_org: int, caseworker_id: int,
                    now: datetime) -> bool:
         """An admin hands an open case to another organisation (its assignment dropped: the
-        other team decides); False if the case or the organisation does not exist."""
+        other team decides; it is told as of a new case); False if the case or the
+        organisation does not exist."""
         async with self.storage.transaction() as tx:
             if await _one(tx.db, "SELECT 1 FROM organisations WHERE id = ?", to_org) is None:
                 return False
             cursor = await tx.db.execute(
-                "UPDATE cases SET org_id = ?, assigned_to = NULL WHERE id = ? AND org_id = ? "
+                f"UPDATE cases SET org_id = ?, assigned_to = NULL, "
+                f"{organisations.ANNOUNCE_AGAIN} WHERE id = ? AND org_id = ? "
                 "AND status = 'open' AND org_id != ?", (to_org, case_id, org_id, to_org))
             if cursor.rowcount != 1:
                 return False

@@ -19,6 +19,8 @@ import aiosqlite
 log = logging.getLogger(__name__)
 
 DEFAULT_KEY = "default_organisation"
+#: A case that reaches a team in another way than by opening is announced to it like a new one.
+ANNOUNCE_AGAIN = "announced_at = NULL, announce_tries = 0, announce_after = NULL"
 _STAFFED = ("EXISTS (SELECT 1 FROM caseworkers w WHERE w.org_id = {org} AND w.active = 1)")
 
 
@@ -73,9 +75,10 @@ async def adopt_waiting(db: aiosqlite.Connection, org_id: int) -> int:
     """Give `org_id` the open cases nobody can see: those waiting for an organisation and
     those of organisations nobody belongs to (such as one created on the fly before). Their
     number."""
+    # Announced again (bot/inbox/announce.py): nobody was told when they opened.
     cursor = await db.execute(
-        f"UPDATE cases SET org_id = ? WHERE status = 'open' AND (org_id IS NULL OR NOT "
-        f"{_STAFFED.format(org='cases.org_id')})", (org_id,))
+        f"UPDATE cases SET org_id = ?, {ANNOUNCE_AGAIN} WHERE status = 'open' AND "
+        f"(org_id IS NULL OR NOT {_STAFFED.format(org='cases.org_id')})", (org_id,))
     return cursor.rowcount
 
 

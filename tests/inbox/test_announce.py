@@ -105,7 +105,7 @@ async def test_a_failed_e_mail_is_tried_again_later(
                      _mailer(_free_port()))  # nobody listens there
     assert await down.announce_due() == 0
     assert "e-mail about case" in caplog.text
-    assert f"case {case_id} opened for Cimade (not urgent)" in caplog.text
+    assert f"new case {case_id} for Cimade (not urgent)" in caplog.text
     clock.set(clock.now() + timedelta(seconds=30))
     assert await down.announce_due() == 0  # not before its backoff
     up = Announcer(store.storage, clock.now, lambda: clock.now().date(), "http://h/inbox",
@@ -114,7 +114,7 @@ async def test_a_failed_e_mail_is_tried_again_later(
     clock.set(clock.now() + timedelta(minutes=2))
     assert await up.announce_due() == 1
     assert len(received.received) == 1
-    assert caplog.text.count(f"case {case_id} opened") == 1  # logged once, not per try
+    assert caplog.text.count(f"new case {case_id} ") == 1  # logged once, not per try
 
 
 @pytest.mark.slow
@@ -140,3 +140,22 @@ async def test_the_staff_telegram_group_is_told_through_the_bot(tmp_path: Path) 
     finally:
         await client.close()
         await fake.close()
+
+
+async def test_a_case_that_waited_or_was_moved_is_announced_to_its_new_team(
+        store: CaseStore, clock: ManualClock, smtp: tuple[Inbox, int]) -> None:
+    received, port = smtp
+    early = await new_case(store, "web:early")  # nobody works anywhere yet
+    announcer = Announcer(store.storage, clock.now, lambda: clock.now().date(),
+                          "http://h/inbox", _mailer(port))
+    assert await announcer.announce_due() == 1  # logged; nobody to write to
+    assert received.received == []
+    org = await organisation(store, "Cimade")
+    anne, _ = await worker(store, org, "anne@example.org", admin=True)
+    assert await store.welcome_admin(org.id) == 1
+    assert await announcer.announce_due() == 1
+    other = await organisation(store, "Secours")
+    await worker(store, other, "bob@example.org")
+    assert await store.move(org.id, early, other.id, anne.id, clock.now())
+    assert await announcer.announce_due() == 1
+    assert [to for to, _ in received.received] == [["anne@example.org"], ["bob@example.org"]]
