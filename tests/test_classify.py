@@ -53,3 +53,19 @@ def test_eval_prints_accuracy_per_language_false_alarms_and_confusions() -> None
     text = classify("--eval", "tests/data/errors_eval.jsonl").stdout
     assert "top-1" in text
     assert "false alarms" in text
+
+
+def test_eval_of_first_contacts_by_half() -> None:
+    halves = {}
+    for half in ("dev", "test"):
+        result = classify("--eval", "tests/data/first_contact_eval.jsonl", "--half", half,
+                          "--json")
+        halves[half] = json.loads(result.stdout)
+    for data in halves.values():
+        assert set(data["languages"]) == {"fr", "fa_AF", "ps", "ar", "en", "all"}
+        assert all(row["n"] >= 40 for row in data["languages"].values())
+        assert data["unrelated"] >= 30
+    # The halves are disjoint: together they are the whole file.
+    total = sum(d["languages"]["all"]["n"] for d in halves.values())
+    lines = (ROOT / "tests/data/first_contact_eval.jsonl").read_text(encoding="utf-8")
+    assert total == len([line for line in lines.splitlines() if line.strip()])

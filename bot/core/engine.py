@@ -76,6 +76,8 @@ DESCRIBE = Target("errors", "describe")  # a screenshot that names no known prob
 CHOOSE = Target("errors", "choose")  # two problems are close: the user picks
 CLOSEST = Target("errors", "closest")  # nothing recognised: "is it one of these?"
 PICKER = Target("onboarding", "choose_language")
+#: "I will write to you in Dari: continue / change": a language guessed, not yet confirmed.
+GUESSED = Target("onboarding", "confirm_language")
 #: The button added under the first answer to someone whose language was guessed.
 CHANGE_LANGUAGE = "language"
 #: Scratch flag: the person was answered before the privacy notice; the menu shows it first.
@@ -220,6 +222,7 @@ class Engine:
         if self.recogniser is not None:
             ctx.recognise = self.recogniser.recognise
             ctx.unsure = self.recogniser.needs_choice
+            ctx.near = self._near_a_problem
         ctx.summarise = lambda reason: self._summary(ctx, reason)
         return ctx
 
@@ -253,11 +256,16 @@ class Engine:
             ctx.emit(OrganisationChosen(inbound.payload["org"]))  # the web chat's embed tag
         text = clean_inbound(inbound.text)
         typed = inbound.kind is InboundKind.TEXT
-        if session.locale is None:
+        # Until the person confirms a language (or writes on), their own words say it best:
+        # a language guessed from the app (Telegram's) gives way to the one they write in.
+        unconfirmed = session.locale is None or (
+            (session.flow, session.state) == (GUESSED.flow, GUESSED.state)
+            and session.consent is None)
+        if unconfirmed:
             # The app's language (Telegram says it) is a hint when the text says nothing.
             hint = inbound.payload.get("language", "").split("-")[0].lower()
             ctx.guessed_locale = (guess_locale(text) if typed and text else None) or (
-                APP_LANGUAGES.get(hint))
+                session.locale or APP_LANGUAGES.get(hint))
         call = self.commands.match(text) if typed and text and len(text) <= LONG_MESSAGE else None
         if isinstance(call, CommandCall):
             self._command(ctx, call)
@@ -267,7 +275,7 @@ class Engine:
             # A screenshot for the caseworker: its text (read and redacted at the edge) goes
             # into the transcript; the image itself is never kept.
             self._relay(ctx, text or "…")
-        elif session.locale is None and typed and text and not isinstance(call, str):
+        elif unconfirmed and typed and text and not isinstance(call, str):
             self._first_words(ctx, text)
         elif session.version == 0 and not session.offered:
             # First contact by a tap, a photo...: greet, in the app's language if we can tell.
@@ -340,6 +348,13 @@ class Engine:
                 diagnosis="", candidates=",".join(c.error for c in found.candidates),
             ).evolve(resume=(ctx.session.flow, ctx.session.state) if resume else None)
             self._jump(ctx, CLOSEST)
+        elif self.recogniser.about_the_procedure(text) and DESCRIBE.flow in self.flows:
+            # About ANEF, but too vague to guess from ("I have a problem with my API"):
+            # ask for the problem in a few words, the error message or a screenshot.
+            ctx.emit(InputRejected("vague"))
+            ctx.session = ctx.session.evolve(
+                resume=(ctx.session.flow, ctx.session.state) if resume else None)
+            self._jump(ctx, DESCRIBE)
         else:
             self._reject(ctx, "off_topic", "system.off_topic")
 
@@ -361,7 +376,8 @@ class Engine:
         and the consent come once that answer is given (the menu leads there), and nothing
         the person wrote is kept before."""
         at_picker = self._at(ctx, PICKER)
-        if at_picker and (choice := match_offered(ctx.session.offered, text)) is not None:
+        asked = at_picker or self._at(ctx, GUESSED)  # the language question is on screen
+        if asked and (choice := match_offered(ctx.session.offered, text)) is not None:
             self._tap(ctx, choice.id)
             return
         if self.recogniser is not None and (named := language_named(text)) is not None:
@@ -369,22 +385,29 @@ class Engine:
             return
         locale = ctx.guessed_locale
         if looks_like_secret(text):
-            if locale is not None and self.recogniser is not None:
+            if (locale is not None and locale != ctx.session.locale
+                    and self.recogniser is not None):
                 self._adopt_locale(ctx, locale)
             self._reject(ctx, "secret", "system.secret_received")
             if ctx.session.locale is None and not at_picker:
                 self._jump(ctx, START)
             return
         if locale is None or len(text) > LONG_MESSAGE or is_only_symbols(text):
-            if at_picker:
-                self._typed(ctx, text)  # says why, and shows the languages again
+            if asked:
+                self._typed(ctx, text)  # says why, and asks the language again
             else:
                 self._jump(ctx, START)
             return
         found = self.recogniser.recognise(text) if self.recogniser is not None else None
         if found is None or small_talk(text) is not None or not (
-                found.known or self._near_a_problem(found)):
-            self._jump(ctx, START)  # a greeting in their language, and one tap to change it
+                found.known or self._near_a_problem(found)
+                or (self.recogniser is not None and self.recogniser.about_the_procedure(text))):
+            if ctx.session.locale is not None and locale != ctx.session.locale:
+                # The app's language was guessed, the words say another: greet in theirs.
+                set_locale(ctx, locale)
+                self._jump(ctx, GUESSED)
+            else:
+                self._jump(ctx, START)  # a greeting in their language, one tap to change it
             return
         self._adopt_locale(ctx, locale)
         if payment_warning_due(text) and not any(self._recognised_as(text, p)

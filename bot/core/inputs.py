@@ -24,6 +24,11 @@ def error_report(ctx: TurnContext, text: str, _: str | None) -> str | None:
     if ctx.recognise is None:
         return None
     found = ctx.recognise(text)
+    if not found.known and ctx.near(found):
+        # Not sure of any, but near some: "is it one of these?" rather than "try again".
+        ctx.session = ctx.session.with_scratch(
+            diagnosis="closest", candidates=",".join(c.error for c in found.candidates))
+        return "closest"
     if not found.known:
         ctx.input_problem = "unknown"
         return None

@@ -26,6 +26,17 @@ from bot.core import courtesy
 from bot.core.text import fold
 
 UNKNOWN = "unknown"
+#: Concepts of everyday life as much as of the procedure (work, money, months, the CAF...):
+#: alone, they do not make a message about ANEF.
+GENERIC_CONCEPTS = frozenset({"work", "money", "months", "amount", "third_party", "resolved",
+                              "scam_actor", "waiting"})
+#: The site's name and "a problem" as people write them, beside the concepts (which weigh in
+#: the recognition itself; these only tell a vague report from unrelated chat).
+_PROCEDURE_WORDS = frozenset(fold(w) for w in (
+    "anef", "anf", "انف", "آنف", "انیف", "الانيف", "الأنيف", "عالانيف", "بالانيف",
+    "مشكلة", "مشكله", "مشاكل", "ستونزه", "ستونزې", "ستونزي", "problem", "probleme",
+    "problème", "souci", "issue", "مشکل", "مشکلات", "titre", "sejour", "préfecture",
+    "prefecture", "پریفکتور", "البريفكتور", "المحافظة", "récépissé", "recepisse"))
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 NGRAMS = (3, 4, 5)
 
@@ -210,6 +221,15 @@ class Recogniser:
         if top.score < self.thresholds.accept or unrelated >= top.score:
             return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
         return Recognition(top.error, top.score, candidates, unrelated)
+
+    def about_the_procedure(self, text: str) -> bool:
+        """Whether a message names something of the procedure (the API, the account, an
+        appointment, an error...), even when it matches no known problem: "j'ai un problème
+        avec mon récépissé" is about ANEF, "where can I learn French" is not."""
+        folded = " ".join(_WORD.findall(courtesy.strip(fold(text))))
+        words = folded.split()
+        found = self.lexicon.concepts(folded, words)
+        return bool(found - GENERIC_CONCEPTS) or any(w in _PROCEDURE_WORDS for w in words)
 
     def needs_choice(self, recognition: Recognition) -> bool:
         """True when the user should pick among the best candidates rather than confirm one."""

@@ -51,6 +51,8 @@ class TurnContext:
     today: date | None = None  # the date where the association is (set by the engine)
     recognise: Callable[[str], Recognition] | None = None  # set by the engine
     unsure: Callable[[Recognition], bool] = lambda _: False  # set by the engine
+    #: Whether an unrecognised report is near enough to known problems to offer the closest.
+    near: Callable[[Recognition], bool] = lambda _: False  # set by the engine
     tz: tzinfo = UTC  # the association's zone (set by the engine)
     reminder_policy: ReminderPolicy = field(default_factory=ReminderPolicy)
     support: Any = None  # bot.core.contacts.Support, set by the engine (kept untyped: no cycle)

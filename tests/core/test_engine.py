@@ -441,3 +441,75 @@ def test_a_first_message_with_a_secret_is_warned_in_its_language(engine: Engine)
     turn = c.send("کد من ۴۸۲۹۱۳ است")
     assert InputRejected("secret") in of_type(turn, InputRejected)
     assert {m.locale for m in turn.messages} == {"fa_AF"}
+
+
+def _telegram_start(language: str):  # type: ignore[no-untyped-def]
+    from types import MappingProxyType
+
+    from bot.core.model import Inbound
+
+    return Inbound(user="test:u1", message_id="0", kind=InboundKind.TEXT, text="/start",
+                   payload=MappingProxyType({"language": language}))
+
+
+@pytest.mark.parametrize(("locale", "report"), FIRST_REPORTS[:3])
+def test_words_outweigh_the_language_of_the_phone(engine: Engine, locale: str, report: str
+                                                  ) -> None:
+    # Telegram says the phone is in French: the greeting is guessed in French, but the person
+    # writes in their language, and is answered in it.
+    c = Convo(engine)
+    c.session = engine.step(None, _telegram_start("fr"), NOW).session.evolve(version=1)
+    assert c.session.locale == "fr"
+    assert c.offered == ["keep", "change"]
+    turn = c.send(report)
+    assert of_type(turn, LocaleChanged) == [LocaleChanged(locale)]
+    assert {m.locale for m in turn.messages} == {locale}
+    assert _problem_offered(c)
+
+
+def test_a_greeting_in_another_language_than_the_phones(engine: Engine) -> None:
+    c = Convo(engine)
+    c.session = engine.step(None, _telegram_start("fr"), NOW).session.evolve(version=1)
+    turn = c.send("Hello")
+    assert of_type(turn, LocaleChanged) == [LocaleChanged("en")]
+    assert c.offered == ["keep", "change"]
+    c.send("1")  # "Continue in English"
+    assert c.offered == ["agree", "decline"]
+
+
+def test_a_description_near_known_problems_gets_the_closest() -> None:
+    # "Describe your problem": an answer near some problems, sure of none, is shown the
+    # closest ("is it one of these?") rather than "try other words".
+    from bot.core.inputs import error_report
+    from bot.core.recognise import Candidate, Recognition
+    from bot.core.registry import TurnContext
+
+    found = Recognition("unknown", 0.2, (Candidate("login_loop", 0.2),
+                                         Candidate("technical_error", 0.15)), unrelated=0.1)
+    ctx = TurnContext(session=Session(user="u", flow="errors", state="describe", locale="ps"),
+                      inbound=c_inbound("..."), now=NOW)
+    ctx.recognise = lambda _: found
+    ctx.near = lambda _: True
+    assert error_report(ctx, "...", None) == "closest"
+    assert ctx.session.scratch["candidates"] == "login_loop,technical_error"
+    ctx.near = lambda _: False
+    assert error_report(ctx, "...", None) is None
+    assert ctx.input_problem == "unknown"
+
+
+@pytest.mark.parametrize(("locale", "vague"), [
+    ("fa_AF", "مشکل با درخواستم در آنف"), ("ar", "عندي مشكلة بالطلب على الانيف"),
+    ("fr", "j'ai un problème avec mon récépissé"),
+])
+def test_a_vague_report_is_asked_to_say_more(engine: Engine, locale: str, vague: str) -> None:
+    c = Convo(engine)
+    c.onboard(locale)
+    turn = c.send(vague)
+    assert of_type(turn, InputRejected) == [InputRejected("vague")]
+    assert c.session is not None
+    assert (c.session.flow, c.session.state) == ("errors", "describe")
+    # As a first message, too: answered in its language, and asked to say more.
+    c = Convo(engine)
+    turn = c.send(vague)
+    assert of_type(turn, LocaleChanged) == [LocaleChanged(locale)]
+    assert (c.session.flow, c.session.state) == ("errors", "describe")
