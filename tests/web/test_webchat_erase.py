@@ -31,12 +31,14 @@ async def _rows_left(server: Server) -> dict[str, Any]:
 
 
 async def _until(condition: Callable[[], Awaitable[bool] | bool]) -> None:
-    for _ in range(100):
+    """Polls for up to 15 seconds: the sender and the sockets are quick, the machine that
+    runs the suite may be busy."""
+    for _ in range(300):
         result = condition()
         if await result if inspect.isawaitable(result) else result:
             return
         await asyncio.sleep(0.05)
-    raise AssertionError("still not so after 5 seconds")
+    raise AssertionError("still not so after 15 seconds")
 
 
 async def _until_nothing_left(server: Server) -> None:
