@@ -11,9 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.core.courtesy import strip as strip_courtesy
 from bot.core.definition import DefinitionError, Target
 from bot.core.text import fold
 
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+#: Commands also understood inside a short sentence, and how short it must be.
+IN_A_SENTENCE = frozenset({"menu", "language"})
+SHORT_REQUEST = 4
 _COMMAND = re.compile(r"^/([A-Za-z][A-Za-z0-9_]{0,31})(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
 
 
@@ -50,7 +55,19 @@ class CommandTable:
         name = self.aliases.get(fold(text))
         if name is not None:
             return CommandCall(self.commands[name], "")
-        return None
+        return self._named_in(text)
+
+    def _named_in(self, text: str) -> CommandCall | None:
+        """A short sentence asking for the menu or the languages: "show me the menu",
+        "منو ره نشان بته", "ورّيني القائمة", "change language please". Only these two: "help"
+        is in too many reports ("I need help with my API") to be taken for /help."""
+        words = _WORD.findall(strip_courtesy(fold(text)))
+        if not words or len(words) > SHORT_REQUEST:
+            return None
+        named = {self.aliases[w] for w in words if self.aliases.get(w) in IN_A_SENTENCE}
+        if len(named) != 1:
+            return None
+        return CommandCall(self.commands[named.pop()], "")
 
 
 def _entries(section: Any, what: str, where: str, problems: list[str]) -> dict[str, Command]:

@@ -513,3 +513,27 @@ def test_a_vague_report_is_asked_to_say_more(engine: Engine, locale: str, vague:
     turn = c.send(vague)
     assert of_type(turn, LocaleChanged) == [LocaleChanged(locale)]
     assert (c.session.flow, c.session.state) == ("errors", "describe")
+
+
+@pytest.mark.parametrize(("locale", "asked"), [
+    ("fr", "montre moi le menu"), ("en", "show me the menu please"),
+    ("fa_AF", "منو ره نشان بته"), ("ps", "مینو راته وښیه"), ("ar", "ورّيني القائمة"),
+])
+def test_asking_for_the_menu_in_a_sentence(engine: Engine, locale: str, asked: str) -> None:
+    c = Convo(engine, session=Session(user="test:u", flow="api_renew", state="ask_end",
+                                      locale=locale, consent=True, version=3))
+    turn = c.send(asked)
+    assert c.session is not None
+    assert (c.session.flow, c.session.state) == ("menu", "main")
+    assert {m.locale for m in turn.messages} == {locale}
+
+
+def test_the_menu_asked_as_a_first_message_comes_after_the_privacy_notice(engine: Engine
+                                                                         ) -> None:
+    c = Convo(engine)
+    turn = c.send("منو ره نشان بته")
+    assert of_type(turn, LocaleChanged) == [LocaleChanged("fa_AF")]
+    assert c.offered[:2] == ["agree", "decline"]
+    c.tap("agree")
+    assert c.session is not None
+    assert (c.session.flow, c.session.state) == ("menu", "main")
