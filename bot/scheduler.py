@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.conversations import Conversations, Outcome
-from bot.storage.base import OutboxMessage, OutboxRow, StagedText, Storage
+from bot.storage.base import OutboxMessage, StagedText, Storage
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +31,8 @@ class Retention:
 
 class Scheduler:
     def __init__(self, storage: Storage, conversations: Conversations, clock: Clock,
-                 retention: Retention | None = None, batch: int = 10_000,
-                 bulk_batch: int = 50_000) -> None:
+                 retention: Retention | None = None, bulk_batch: int = 50_000) -> None:
         self.storage = storage
-        self.batch = batch
         # The bulk path copies rows inside SQLite: a bigger batch costs fewer commits, and
         # 50,000 reminders hold the database for well under a second, once a day.
         self.bulk_batch = bulk_batch
@@ -43,9 +41,11 @@ class Scheduler:
         self.retention = retention or Retention()
 
     async def run_due(self, until: datetime, *, at_due_time: bool = False) -> int:
-        """Handle every timer due by `until`, oldest first. With `at_due_time` each turn runs
-        at its own due time (the simulator, replaying a stretch of time); otherwise at now."""
-        handled = await self._reminders(until, at_due_time)
+        """Handle every timer due by `until`, oldest first. Date reminders go through the one
+        bulk path, at the clock's present moment; with `at_due_time` each other timer's turn
+        runs at its own due time (the simulator, replaying a stretch of time moment by
+        moment, sets the clock to each due moment first), otherwise at now."""
+        handled = await self._reminders(until)
         if handled:
             self.conversations.committed()
         while True:
@@ -57,46 +57,13 @@ class Scheduler:
                 outcome = await self.conversations.fire_timer(timer, now)
                 handled += outcome is Outcome.ACCEPTED
 
-    async def _reminders(self, until: datetime, at_due_time: bool) -> int:
-        """Date reminders, in bulk: each batch of due reminders is taken and turned into
-        outbox messages in ONE transaction, so a crash neither loses nor doubles one. They
-        change no conversation state, so they need no turn of their own."""
-        if not at_due_time:
-            return await self._reminders_in_bulk(until)
-        engine = self.conversations.engine
-        sent = 0
-        while True:
-            async with self.storage.transaction() as tx:
-                due = await tx.due_reminders(until, self.batch)
-                if not due:
-                    return sent
-                done, skipped, messages, transcript = [], [], [], []
-                wall = self.clock.now()
-                for item in due:
-                    now = datetime.fromisoformat(item.due_at) if at_due_time else wall
-                    message = None
-                    # A superseded reminder is one the process missed while it was down;
-                    # replaying a stretch of time (at_due_time) takes each one in its moment.
-                    late = item.superseded and not at_due_time
-                    if item.known_user and item.reachable and not late:
-                        message = engine.reminder(item, now)
-                    if message is None:
-                        skipped.append(item.id)
-                        continue
-                    done.append(item.id)
-                    messages.append(OutboxRow(item.user, message.kind, message.locale,
-                                              message.text, message.choices, now,
-                                              message.template, message.template_params))
-                    transcript.append((item.user, "out", message.text, now))
-                await tx.finish_timers(done, skipped, until)
-                await tx.enqueue_many(messages)
-                await tx.append_transcripts(transcript)  # reminders go only to consenting users
-            sent += len(messages)
-
-    async def _reminders_in_bulk(self, until: datetime) -> int:
-        """The day's reminders as they go out in production, all at the present moment: the
-        database decides, for each staged row, whether it may go; the engine writes the text
-        once per group (kind, date, language); the rows are copied inside the database."""
+    async def _reminders(self, until: datetime) -> int:
+        """Date reminders, in bulk: each batch of due reminders is staged, decided and turned
+        into outbox rows in ONE transaction, so a crash neither loses nor doubles one. The
+        database decides, for each staged row, whether it may still go (the rule is written
+        once, in the store's staging); the engine writes the text once per group (kind, date,
+        language); the rows are copied inside the database. Reminders change no conversation
+        state, so they need no turn of their own."""
         engine = self.conversations.engine
         sent = 0
         while True:

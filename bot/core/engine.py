@@ -121,7 +121,8 @@ class FlowLoop(RuntimeError):
 
 
 class DueReminderFacts(Protocol):
-    """What deciding and rendering a due reminder needs (bot.storage.base.DueReminder)."""
+    """What rendering a group of due reminders needs (bot.storage.base.ReminderGroup): who
+    may still be reminded was decided by the store when it staged them."""
 
     @property
     def slot(self) -> str: ...
@@ -131,12 +132,6 @@ class DueReminderFacts(Protocol):
     def offset(self) -> int: ...
     @property
     def locale(self) -> str | None: ...
-    @property
-    def consent(self) -> bool | None: ...
-    @property
-    def reminders(self) -> bool: ...
-    @property
-    def kept(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -630,11 +625,12 @@ class Engine:
         return all(placeholders(t.source) <= available for t in state.say)
 
     def reminder(self, due: DueReminderFacts, now: datetime) -> MessageCreated | None:
-        """The reminder a due timer brings, or None when it no longer applies: reminders
-        stopped, consent withdrawn, or the date changed since it was planned. Pure and cheap:
-        the scheduler renders a day's reminders in bulk with it."""
+        """The message a group of due reminders becomes, or None when no text says that
+        (slot, offset). Whether each person may still be reminded (consent, reminders on, the
+        date unchanged, reachable, not superseded) is the store's staging rule, written once.
+        Pure and cheap: the scheduler renders a day's reminders in bulk with it."""
         key = text_key(due.slot, due.offset)
-        if key is None or not due.reminders or due.consent is not True or due.kept != due.planned:
+        if key is None:
             return None
         return self._reminder_message(key, due.slot, due.planned, due.offset,
                                       due.locale or SOURCE_LOCALE, now.astimezone(self.tz).date())

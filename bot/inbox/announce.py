@@ -19,8 +19,8 @@ from datetime import date, datetime, timedelta
 
 from bot.inbox.live import Live
 from bot.inbox.mail import Mailer
-from bot.storage.cases import URGENT_DAYS, iso
-from bot.storage.sqlite import SQLiteStorage
+from bot.storage.base import Storage
+from bot.storage.cases import URGENT_DAYS, CaseStore
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +67,10 @@ def message(opened: Opened, today: date, inbox_url: str) -> tuple[str, str]:
 
 
 class Announcer:
-    def __init__(self, storage: SQLiteStorage, clock: Callable[[], datetime], today:
+    def __init__(self, storage: Storage, clock: Callable[[], datetime], today:
                  Callable[[], date], inbox_url: str, mailer: Mailer | None = None,
                  notice: Notice | None = None) -> None:
-        self.storage = storage
+        self.cases = CaseStore(storage)  # the queue of cases to announce lives with them
         self.clock = clock
         self.today = today
         self.inbox_url = inbox_url.rstrip("/")
@@ -127,25 +127,12 @@ class Announcer:
         return True
 
     async def _due(self) -> list[Opened]:
-        async with self.storage.transaction() as tx, tx.db.execute(
-                "SELECT c.id, c.org_id, COALESCE(o.name, ''), c.api_end, c.announce_tries, "
-                "(SELECT group_concat(w.email, char(10)) FROM caseworkers w "
-                " WHERE w.org_id = c.org_id AND w.active = 1) "
-                "FROM cases c LEFT JOIN organisations o ON o.id = c.org_id "
-                "WHERE c.announced_at IS NULL AND (c.announce_after IS NULL "
-                "OR c.announce_after <= ?) ORDER BY c.id LIMIT 50",
-                (iso(self.clock()),)) as cursor:
-            rows = list(await cursor.fetchall())
-        return [Opened(r[0], r[1], r[2], date.fromisoformat(r[3]) if r[3] else None, r[4],
-                       tuple(sorted(r[5].split("\n"))) if r[5] else ()) for r in rows]
+        return [Opened(*row) for row in await self.cases.unannounced(self.clock())]
 
     async def _mark(self, case_id: int, *, announced: bool, tries: int = 0) -> None:
         now = self.clock()
-        wait = BACKOFF[min(max(tries - 1, 0), len(BACKOFF) - 1)]
-        async with self.storage.transaction() as tx:
-            if announced:
-                await tx.db.execute("UPDATE cases SET announced_at = ? WHERE id = ?",
-                                    (iso(now), case_id))
-            else:
-                await tx.db.execute("UPDATE cases SET announce_tries = ?, announce_after = ? "
-                                    "WHERE id = ?", (tries, iso(now + wait), case_id))
+        if announced:
+            await self.cases.mark_announced(case_id, now)
+        else:
+            wait = BACKOFF[min(max(tries - 1, 0), len(BACKOFF) - 1)]
+            await self.cases.announce_later(case_id, tries, now + wait)

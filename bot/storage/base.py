@@ -66,37 +66,17 @@ class OutboxMessage:
         return json.dumps(body, ensure_ascii=False)
 
 
-class OutboxRow(NamedTuple):
-    """One outbox row written in bulk (`Transaction.enqueue_many`)."""
-
-    user: str
-    kind: MessageKind
-    locale: str
-    text: str
-    choices: tuple[Choice, ...]
-    created_at: datetime
-    template: str = ""
-    template_params: tuple[str, ...] = ()
-
-
 @dataclass(frozen=True, slots=True)
 class ReminderGroup:
     """Due date reminders that will say the same words: the same kind (slot and offset), the
     same date and the same language. A day's 100,000 reminders make a few hundred groups, so
-    the text is written once per group (bot.core.engine.Engine.reminder decides and renders)."""
+    the text is written once per group (bot.core.engine.Engine.reminder renders it)."""
 
     slot: str
     planned: str  # ISO date the reminders were planned for
     offset: int
     locale: str | None
     count: int
-    # What the staging already checked for every member (Engine.reminder's other inputs).
-    consent: bool = True
-    reminders: bool = True
-
-    @property
-    def kept(self) -> str:
-        return self.planned
 
 
 class StagedText(NamedTuple):
@@ -137,27 +117,24 @@ class Timer:
     payload: Mapping[str, str]
 
 
-@dataclass(frozen=True, slots=True)
-class DueReminder:
-    """A due date reminder and the few facts deciding it needs, read in bulk (a day may
-    bring 100,000 of them, so no whole session is parsed)."""
+class Sql(Protocol):
+    """The dialect seam, inside a transaction: the SQL every backend shares (cases,
+    organisations, staff accounts) is written once, with `?` placeholders, and each backend
+    runs it in its own dialect. Only portable SQL goes through it."""
 
-    id: int
-    user: str
-    slot: str  # also the timer's topic
-    due_at: str  # ISO, UTC
-    planned: str  # the end date the reminder was planned for
-    offset: int  # days before that date
-    known_user: bool  # False once the user was erased
-    locale: str | None
-    consent: bool | None
-    reminders: bool
-    kept: str | None  # the date in the user's slot now
-    reachable: bool
-    superseded: bool  # a later reminder of the same topic is also due
+    async def one(self, sql: str, *args: Any) -> Any:
+        """The first row, or None."""
+        ...
+    async def all(self, sql: str, *args: Any) -> list[Any]: ...
+    async def run(self, sql: str, *args: Any) -> int:
+        """How many rows the statement changed."""
+        ...
+    async def insert(self, sql: str, *args: Any) -> int:
+        """The new row's id (tables with an `id` key)."""
+        ...
 
 
-class Transaction(Protocol):
+class Transaction(Sql, Protocol):
     async def touch_user(self, user: str, now: datetime) -> None: ...
     async def record_inbound(self, user: str, message_id: str, now: datetime) -> bool:
         """False when this message id was already accepted for this user."""
@@ -205,26 +182,16 @@ class Transaction(Protocol):
     async def set_organisation(self, user: str, code: str) -> bool:
         """The user came through this organisation's link; False if no such organisation."""
         ...
-    async def append_transcripts(self, rows: list[tuple[str, str, str, datetime]]) -> None:
-        """Transcript rows in bulk: (user, direction, text, at)."""
-        ...
-    async def due_reminders(self, now: datetime, limit: int) -> list[DueReminder]:
-        """Pending date reminders due by `now`, oldest first, with what deciding needs."""
-        ...
-    async def finish_timers(self, done: list[int], skipped: list[int], now: datetime
-                            ) -> None: ...
     async def stage_due_reminders(self, now: datetime, limit: int) -> list[ReminderGroup]:
         """The bulk path: set aside up to `limit` due date reminders (oldest first), decide
         which may go (known user, consent, reminders on, the date unchanged, reachable, not
         superseded by a later due reminder of the same topic), and return the groups of those
-        that may. Every staged row is finished by the next `enqueue_staged`."""
+        that may. This is the one place that rule is written. Every staged row is finished
+        by the next `enqueue_staged`."""
         ...
     async def enqueue_staged(self, texts: list[StagedText], now: datetime) -> tuple[int, int]:
         """Write the staged reminders that have a text as outbox and transcript rows, mark
         them done and the others skipped; (sent, staged)."""
-        ...
-    async def enqueue_many(self, messages: list[OutboxRow]) -> None:
-        """Outbox rows in bulk."""
         ...
     async def reachable(self, user: str) -> bool:
         """False once the channel said the user blocked the assistant."""

@@ -27,7 +27,7 @@ from bot.core.model import LOCALES
 from bot.core.reminders import reminder_types
 from bot.core.text import FSI, PDI, RLM
 from bot.settings import Settings
-from bot.storage.base import DueReminder
+from bot.storage.base import ReminderGroup
 
 PARIS = ZoneInfo("Europe/Paris")
 _PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
@@ -120,11 +120,10 @@ def _fill(template: dict[str, Any], values: list[str]) -> str:
     return _PLACEHOLDER.sub(lambda m: values[int(m.group(1)) - 1], body)
 
 
-def _due_reminder(kind: str, locale: str, end: date) -> DueReminder:
+def _due_reminder(kind: str, locale: str, end: date) -> ReminderGroup:
     slot, _, offset = kind.partition(":")
-    return DueReminder(id=1, user="wa:1", slot=slot, due_at="", planned=end.isoformat(),
-                       offset=int(offset), known_user=True, locale=locale, consent=True,
-                       reminders=True, kept=end.isoformat(), reachable=True, superseded=False)
+    return ReminderGroup(slot=slot, planned=end.isoformat(), offset=int(offset), locale=locale,
+                         count=1)
 
 
 @pytest.mark.parametrize("locale", LOCALES)

@@ -10,7 +10,7 @@ import pytest
 
 from bot.core.model import Choice, MessageKind, Session
 from bot.observatory.derive import Observation
-from bot.storage.base import Delivery, OutboxRow, VersionConflict
+from bot.storage.base import Delivery, VersionConflict
 from bot.storage.cases import open_case
 from bot.storage.sqlite import USER_TABLES, SQLiteStorage, migrations
 
@@ -237,9 +237,9 @@ async def test_a_reminder_keeps_its_template_and_the_claim_says_when_the_user_wr
         await tx.save_session(session(U1, consent=True).with_slot("second_locale", "fr"), T0)
         await tx.enqueue(U1, MessageKind.REMINDER, "ps", "یادونه", (Choice("stop", "بس"),),
                          T0, "api_end:30", ("12/03/2026 (۲۱ کب ۱۴۰۴)",))
-        await tx.enqueue_many([OutboxRow(U2, MessageKind.REMINDER, "fr", "Rappel", (), T0,
-                                         "card_end:120", ("12/03/2026",)),
-                               OutboxRow(U2, MessageKind.REPLY, "fr", "plain", (), T0)])
+        await tx.enqueue(U2, MessageKind.REMINDER, "fr", "Rappel", (), T0, "card_end:120",
+                         ("12/03/2026",))
+        await tx.enqueue(U2, MessageKind.REPLY, "fr", "plain", (), T0)
     first, other = await store.claim_outbox(T0, 10)
     assert (first.template, first.template_params) == ("api_end:30",
                                                         ("12/03/2026 (۲۱ کب ۱۴۰۴)",))

@@ -8,16 +8,15 @@ from pathlib import Path
 import pytest
 
 from bot.core.model import Session
-from bot.storage import sqlite
 from bot.storage.cases import CaseStore
-from bot.storage.sqlite import SQLiteStorage
+from bot.storage.sqlite import SQLiteStorage, connection
 from tests.conftest import NOW
 
 
 async def test_session_facts_are_filled_from_the_sessions_already_there(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    every = sqlite.migrations()
-    monkeypatch.setattr(sqlite, "migrations", lambda: [m for m in every if m[0] < 6])
+    every = connection.migrations()
+    monkeypatch.setattr(connection, "migrations", lambda: [m for m in every if m[0] < 6])
     old = SQLiteStorage(tmp_path / "old.sqlite3")
     await old.open()
     session = Session(user="test:a", flow="menu", state="main", locale="ps", consent=True,
@@ -26,7 +25,7 @@ async def test_session_facts_are_filled_from_the_sessions_already_there(
         "INSERT INTO sessions (user_key, data, version, updated_at) VALUES (?, ?, 1, ?)",
         ("test:a", json.dumps(session.to_json()), NOW.isoformat()))
     await old.close()
-    monkeypatch.setattr(sqlite, "migrations", lambda: every)
+    monkeypatch.setattr(connection, "migrations", lambda: every)
     new = SQLiteStorage(tmp_path / "old.sqlite3")
     await new.open()
     assert await new.schema_version() == every[-1][0]
@@ -38,8 +37,8 @@ async def test_session_facts_are_filled_from_the_sessions_already_there(
 
 async def test_cases_keep_their_rows_when_they_may_wait_for_an_organisation(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    every = sqlite.migrations()
-    monkeypatch.setattr(sqlite, "migrations", lambda: [m for m in every if m[0] < 7])
+    every = connection.migrations()
+    monkeypatch.setattr(connection, "migrations", lambda: [m for m in every if m[0] < 7])
     old = SQLiteStorage(tmp_path / "old.sqlite3")
     await old.open()
     await old.db.execute("INSERT INTO organisations (code, name, created_at) "
@@ -52,7 +51,7 @@ async def test_cases_keep_their_rows_when_they_may_wait_for_an_organisation(
                          "VALUES ('test:a', 'in', ?, 'salam')", (NOW.isoformat(),))
     await old.db.commit()
     await old.close()
-    monkeypatch.setattr(sqlite, "migrations", lambda: every)
+    monkeypatch.setattr(connection, "migrations", lambda: every)
     new = SQLiteStorage(tmp_path / "old.sqlite3")
     await new.open()
     rows = await new.db.execute_fetchall(

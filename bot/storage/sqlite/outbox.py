@@ -1,0 +1,180 @@
+"""The outbox in SQLite: rows written by turns and reminders, claimed, marked and reported
+on by the sender and the channels."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from bot.core.model import Choice, MessageKind
+from bot.storage.base import PEER_STATUSES, Delivery, OutboxMessage
+from bot.storage.rows import USER_TABLES, claimed, iso
+from bot.storage.sqlite.connection import Connection, TransactionBase, all_or_nothing
+
+_INSERT = ("INSERT INTO outbox (user_key, kind, locale, body, created_at, available_at) "
+           "VALUES (?, ?, ?, ?, ?, ?)")
+
+
+class OutboxWrites(TransactionBase):
+    async def enqueue(self, user: str, kind: MessageKind, locale: str, text: str,
+                      choices: tuple[Choice, ...], now: datetime, template: str = "",
+                      template_params: tuple[str, ...] = (), document: str = "") -> None:
+        body = OutboxMessage.body(text, choices, template, template_params, document)
+        self.writes.append((_INSERT, (user, str(kind), locale, body, iso(now), iso(now)), None))
+
+
+def _forget_if_erased(conn: sqlite3.Connection, message_id: int) -> bool:
+    """The goodbye after /delete is the last row about an erased user: gone once handled."""
+    return conn.execute(
+        "DELETE FROM outbox WHERE id = ? AND NOT EXISTS "
+        "(SELECT 1 FROM users u WHERE u.user_key = outbox.user_key)",
+        (message_id,)).rowcount == 1
+
+
+def _mark_sent(conn: sqlite3.Connection, sent: list[tuple[int, Delivery]],
+               now: datetime) -> None:
+    """In the database thread. The text is not kept once delivered (the transcript has it,
+    with consent only); the goodbye after /delete, the last row about an erased user, goes."""
+    conn.execute(
+        "DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?)) AND NOT EXISTS "
+        "(SELECT 1 FROM users u WHERE u.user_key = outbox.user_key)",
+        (json.dumps([i for i, _ in sent]),))
+    conn.executemany(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, channel_ref = ?, body = '{}', "
+        "sent_as = ?, fallback_from = ? WHERE id = ?",
+        [(iso(now), d.ref, d.sent_as, d.fallback_from, i) for i, d in sent])
+
+
+class OutboxStore(Connection):
+    """The sender's side of the outbox. Each call is its own transaction."""
+
+    async def claim_outbox(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        def claim(conn: sqlite3.Connection) -> list[Any]:
+            # With each row, what a channel may need to choose how to send it: whether the
+            # user can be reached, when they last wrote, and their second language.
+            rows = conn.execute(
+                "SELECT o.id, o.user_key, o.kind, o.locale, o.body, o.created_at, o.attempts, "
+                "COALESCE(u.reachable, 1), u.last_seen_at, "
+                "json_extract(ses.data, '$.slots.second_locale') "
+                "FROM outbox o LEFT JOIN users u ON u.user_key = o.user_key "
+                "LEFT JOIN sessions ses ON ses.user_key = o.user_key "
+                "WHERE o.status = 'pending' AND o.available_at <= ? "
+                "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.user_key = o.user_key "
+                "  AND e.id < o.id AND e.status IN ('pending', 'sending')) "
+                "ORDER BY o.id LIMIT ?", (iso(now), limit)).fetchall()
+            conn.executemany(
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
+                [(row[0],) for row in rows])
+            return rows
+
+        return [claimed(row) for row in await self._atomic(claim)]
+
+    async def mark_sent(self, message_id: int, now: datetime, channel_ref: str | None) -> None:
+        # The text is not kept once delivered: the transcript has it, with consent only.
+        def mark(conn: sqlite3.Connection) -> None:
+            if not _forget_if_erased(conn, message_id):
+                conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, channel_ref = ?, "
+                             "body = '{}' WHERE id = ?", (iso(now), channel_ref, message_id))
+
+        await self._atomic(mark)
+
+    async def mark_sent_many(self, sent: list[tuple[int, Delivery]], now: datetime) -> None:
+        if not sent:
+            return
+
+        def mark(conn: sqlite3.Connection) -> None:
+            # Not flushed to the disk on its own (the next turn's commit carries it): lost to a
+            # power cut, these rows would stay 'sending' and be marked uncertain at the
+            # restart, never sent again, which is what a crash while sending already does.
+            conn.execute("PRAGMA synchronous = NORMAL")
+            try:
+                all_or_nothing(conn, lambda c: _mark_sent(c, sent, now))
+            finally:
+                conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+
+        await self.trip(mark)
+
+    async def record_peer_status(self, channel: str, ref: str, status: str, at: datetime,
+                                 error: str | None) -> bool:
+        if status not in PEER_STATUSES:
+            raise ValueError(f"unknown peer status {status!r}")
+        rank = PEER_STATUSES.index(status)
+        # The rank of the stored status, computed in SQL: only a later status replaces it.
+        stored = ("(CASE peer_status WHEN 'sent' THEN 0 WHEN 'delivered' THEN 1 "
+                  "WHEN 'read' THEN 2 WHEN 'failed' THEN 3 ELSE -1 END)")
+        failed = status == "failed"
+        # A channel's refs are its own: the row is looked for among its users' rows.
+        users = f"{channel}:%"
+
+        def record(conn: sqlite3.Connection) -> bool:
+            if conn.execute("SELECT 1 FROM outbox WHERE channel_ref = ? AND user_key LIKE ? "
+                            "LIMIT 1", (ref, users)).fetchone() is None:
+                return False
+            conn.execute(
+                f"UPDATE outbox SET peer_status = ?, peer_status_at = ?, "
+                f"status = CASE WHEN ? THEN 'failed' ELSE status END, "
+                f"last_error = CASE WHEN ? THEN ? ELSE last_error END "
+                f"WHERE channel_ref = ? AND user_key LIKE ? AND {stored} < ?",
+                (status, iso(at), failed, failed, (error or "")[:200], ref, users, rank))
+            return True
+
+        return await self._atomic(record)
+
+    async def mark_retry(self, message_id: int, available_at: datetime, error: str) -> None:
+        await self._write("UPDATE outbox SET status = 'pending', available_at = ?, "
+                          "last_error = ? WHERE id = ?", iso(available_at), error[:200],
+                          message_id)
+
+    async def defer(self, message_id: int, available_at: datetime) -> None:
+        """Back to pending, later, without counting an attempt (a rate limit, not a fault)."""
+        await self._write("UPDATE outbox SET status = 'pending', available_at = ?, "
+                          "attempts = attempts - 1 WHERE id = ?", iso(available_at), message_id)
+
+    async def release_waiting(self, user: str, now: datetime) -> int:
+        """The user is back: their waiting messages are ready now."""
+        return await self._write("UPDATE outbox SET available_at = ? WHERE user_key = ? "
+                                 "AND status = 'pending' AND available_at > ?",
+                                 iso(now), user, iso(now))
+
+    async def mark_failed(self, message_id: int, error: str) -> None:
+        def mark(conn: sqlite3.Connection) -> None:
+            if not _forget_if_erased(conn, message_id):
+                conn.execute("UPDATE outbox SET status = 'failed', body = '{}', "
+                             "last_error = ? WHERE id = ?", (error[:200], message_id))
+
+        await self._atomic(mark)
+
+    async def recover_in_flight(self) -> int:
+        return await self._write(
+            "UPDATE outbox SET status = 'uncertain', body = '{}' WHERE status = 'sending'")
+
+    async def outbox_status(self, message_id: int) -> str | None:
+        rows = await self._all("SELECT status FROM outbox WHERE id = ?", message_id)
+        return str(rows[0][0]) if rows else None
+
+    async def pending_count(self) -> int:
+        rows = await self._all("SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')")
+        return int(rows[0][0])
+
+    async def stats(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for table in USER_TABLES:
+            rows = await self._all(f"SELECT COUNT(*) FROM {table}")
+            out[table] = rows[0][0]
+        # Messages sent as another language's template because the user's had none approved.
+        rows = await self._all("SELECT COUNT(*) FROM outbox WHERE fallback_from IS NOT NULL")
+        out["template_fallbacks"] = rows[0][0]
+        return out
+
+    async def delivery(self, message_id: int) -> dict[str, Any] | None:
+        """How an outbox row went out, as the channel reported it (for tests and admins)."""
+        rows = await self._all(
+            "SELECT status, channel_ref, peer_status, peer_status_at, sent_as, fallback_from, "
+            "last_error FROM outbox WHERE id = ?", message_id)
+        if not rows:
+            return None
+        keys = ("status", "channel_ref", "peer_status", "peer_status_at", "sent_as",
+                "fallback_from", "last_error")
+        return dict(zip(keys, rows[0], strict=True))
