@@ -16,6 +16,10 @@ from bot.core.i18n import NATIVE_NAMES
 from bot.core.model import SOURCE_LOCALE
 from bot.core.registry import TurnContext
 
+#: A language named inside a sentence of its own language: French writes it in lower case
+#: ("Je vous écris en français"), unlike its button, which starts a line.
+IN_SENTENCE = {**NATIVE_NAMES, "fr": "français"}
+
 DATE_SLOTS = ("api_end", "card_end")
 
 #: Afghans read counts in Persian digits (۱۰ روز). Dates keep their Latin digits: they are
@@ -39,7 +43,7 @@ def text_params(ctx: TurnContext, constants: dict[str, str]) -> dict[str, str]:
 def date_params(known: Mapping[str, str], locale: str | None, today: date) -> dict[str, str]:
     """The language's name, today, and for each known date slot the date and days left."""
     locale = locale or SOURCE_LOCALE
-    params = {"language": NATIVE_NAMES[locale], "today": show_date(today, locale)}
+    params = {"language": IN_SENTENCE[locale], "today": show_date(today, locale)}
     for slot in DATE_SLOTS:
         value = known.get(slot)
         if value is None:

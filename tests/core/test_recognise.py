@@ -86,7 +86,8 @@ def test_classifying_is_fast_enough_for_a_webhook(model: Recogniser) -> None:
 
 
 @pytest.mark.parametrize(("report", "error"), [
-    ("زما API نوی شوی نه دی", "api_not_generated"),
+    # "My API has not been renewed": the renewal that did not come.
+    ("زما API نوی شوی نه دی", "api_expired_not_renewed"),
     ("mot de passe oublié, ça revient toujours, je ne peux pas entrer", "login_loop"),
     ("I cannot log in, it always sends me back to forgot password", "login_loop"),
 ])
