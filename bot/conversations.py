@@ -54,6 +54,8 @@ class Conversations:
         self.locks = UserLocks()
         self._on_committed = on_committed or (lambda: None)
         self.understanding = understanding_of(engine)
+        #: Told of every committed turn: the golden tests record its events and session.
+        self.on_turn: Callable[[Inbound, Turn], None] | None = None
 
     def committed(self) -> None:
         """New outbox rows were written outside a turn (bulk reminders): wake the sender."""
@@ -85,7 +87,7 @@ class Conversations:
                 except VersionConflict:
                     if attempt == MAX_ATTEMPTS - 1:
                         raise
-        self._on_committed()
+        self._committed_turn(inbound, turn)
         return Outcome.ACCEPTED
 
     async def staff(self, user: str, action: str, text: str, canned: str,
@@ -101,8 +103,8 @@ class Conversations:
         async with self.locks.hold(user), self.storage.transaction() as tx:
             if await tx.load_session(user) is None:
                 raise LookupError("this person erased their data")
-            await self._turn(tx, inbound, moment)
-        self._on_committed()
+            turn = await self._turn(tx, inbound, moment)
+        self._committed_turn(inbound, turn)
 
     async def fire_timer(self, timer: Timer, now: datetime) -> Outcome:
         """Bring a due timer back into the engine; taking it and its turn are one transaction,
@@ -116,9 +118,10 @@ class Conversations:
                 return Outcome.SKIPPED_TIMER
             inbound = Inbound(user=taken.user, message_id=f"timer:{taken.id}",
                               kind=InboundKind.TIMER, timer=taken.name, payload=taken.payload)
+            turn = None
             if await tx.load_session(taken.user) is not None:  # erased users get nothing
-                await self._turn(tx, inbound, now)
-        self._on_committed()
+                turn = await self._turn(tx, inbound, now)
+        self._committed_turn(inbound, turn)
         return Outcome.ACCEPTED
 
     @staticmethod
@@ -132,10 +135,16 @@ class Conversations:
             return match_offered(before.offered, inbound.text)
         return None
 
-    async def _turn(self, tx: Transaction, inbound: Inbound, now: datetime) -> None:
+    def _committed_turn(self, inbound: Inbound, turn: Turn | None) -> None:
+        self._on_committed()
+        if turn is not None and self.on_turn is not None:
+            self.on_turn(inbound, turn)
+
+    async def _turn(self, tx: Transaction, inbound: Inbound, now: datetime) -> Turn:
         session = await tx.load_session(inbound.user)
         turn = self.engine.step(session, inbound, now)
         await self._apply(tx, inbound, session, turn, now)
+        return turn
 
     async def _apply(self, tx: Transaction, inbound: Inbound, before: Session | None, turn: Turn,
                      now: datetime) -> None:

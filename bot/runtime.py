@@ -23,6 +23,16 @@ from bot.settings import Settings
 from bot.storage.sqlite import SQLiteStorage
 
 
+def engine_for(settings: Settings, registry: Registry = REGISTRY) -> Engine:
+    """The engine these settings describe: the content on disk, the reminder hours, the
+    association's time zone and office hours."""
+    policy = ReminderPolicy(hour=settings.reminder_hour, quiet_start=settings.quiet_hours[0],
+                            quiet_end=settings.quiet_hours[1])
+    return build_engine(load_content(settings.flows_dir, settings.locales_dir),
+                        settings.retention_months, settings.timezone, registry, policy,
+                        settings.office_hours)
+
+
 @dataclass
 class Runtime:
     storage: SQLiteStorage
@@ -36,12 +46,11 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings, clock: Clock, channels: Mapping[str, Channel],
               database: Path | str | None = None, registry: Registry = REGISTRY,
-              limits: Mapping[str, RateLimit] | None = None) -> Runtime:
-        policy = ReminderPolicy(hour=settings.reminder_hour, quiet_start=settings.quiet_hours[0],
-                                quiet_end=settings.quiet_hours[1])
-        engine = build_engine(load_content(settings.flows_dir, settings.locales_dir),
-                              settings.retention_months, settings.timezone, registry, policy,
-                              settings.office_hours)
+              limits: Mapping[str, RateLimit] | None = None,
+              engine: Engine | None = None) -> Runtime:
+        """`engine`: one already built from these settings (`engine_for`), shared by runs that
+        would otherwise each load and compile the same content (the golden tests)."""
+        engine = engine or engine_for(settings, registry)
         storage = SQLiteStorage(database or settings.database_path,
                                 synchronous=settings.sqlite_synchronous,
                                 default_org=settings.default_organisation)

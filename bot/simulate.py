@@ -27,7 +27,7 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -35,6 +35,7 @@ from types import MappingProxyType
 from typing import Any, TextIO
 
 from bot.clock import ManualClock
+from bot.core.engine import Engine, Turn
 from bot.core.model import Inbound, InboundKind
 from bot.ocr import read_file, read_screenshot
 from bot.runtime import Runtime
@@ -152,10 +153,14 @@ async def _resolve_choice(runtime: Runtime, inbound: Inbound) -> Inbound:
 
 
 async def simulate(lines: Iterable[str], out: TextIO, err: TextIO, settings: Settings,
-                   database: Path, start: datetime) -> int:
+                   database: Path, start: datetime, *, engine: Engine | None = None,
+                   on_turn: Callable[[Inbound, Turn], None] | None = None) -> int:
+    """`engine`: one built beforehand from the same settings (`bot.runtime.engine_for`);
+    `on_turn`: told of each committed turn (its events, the session after it)."""
     clock = ManualClock(start)
     runtime = Runtime.build(settings, clock, {CHANNEL: SimulatorChannel(out, settings.timezone)},
-                            database)
+                            database, engine=engine)
+    runtime.conversations.on_turn = on_turn
     await runtime.start()
     status = 0
     kill_after_turns = os.environ.get("RELAIS_SIM_KILL_AFTER_TURNS")
