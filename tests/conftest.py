@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,9 +14,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+import bot.runtime
 from bot.clock import ManualClock
 from bot.content import Content, build_engine, load_content
 from bot.core.engine import Engine
+from bot.core.registry import REGISTRY, Registry
 from bot.runtime import Runtime
 from bot.settings import ROOT, Settings
 from bot.storage.base import OutboxMessage
@@ -28,6 +30,31 @@ NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true",
                      help="rewrite the golden conversation files from the current output")
+
+
+#: The settings an engine is built from (`bot.runtime.engine_for`).
+ENGINE_SETTINGS = ("flows_dir", "locales_dir", "retention_months", "timezone", "reminder_hour",
+                   "quiet_hours", "office_hours")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_engine_per_content() -> Iterator[None]:
+    """Loading and compiling the content takes about a second. Every server, runtime and
+    simulation in this process built from the same settings shares one engine: it keeps
+    nothing between turns (its caches are of pure functions)."""
+    built: dict[tuple[object, ...], tuple[Registry, Engine]] = {}
+    original = bot.runtime.engine_for
+
+    def shared(settings: Settings, registry: Registry = REGISTRY) -> Engine:
+        # The registry is kept with its engine, so its id cannot be reused by another one.
+        key = (id(registry), *(repr(getattr(settings, name)) for name in ENGINE_SETTINGS))
+        if key not in built:
+            built[key] = (registry, original(settings, registry))
+        return built[key][1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bot.runtime, "engine_for", shared)
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,7 @@ import pytest
 from bot.core.engine import Engine, Turn
 from bot.core.events import Event, MessageCreated
 from bot.core.model import Inbound, Session
-from bot.runtime import engine_for
+import bot.runtime
 from bot.settings import Settings
 from bot.simulate import parse_time, simulate
 
@@ -44,7 +44,7 @@ INVISIBLE = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 @pytest.fixture(scope="module")
 def golden_engine(settings: Settings) -> Engine:
     """Built once: the same engine `simulate` would build from these settings."""
-    return engine_for(settings)
+    return bot.runtime.engine_for(settings)
 
 
 def _plain(value: Any) -> Any:
