@@ -26,10 +26,10 @@ from typing import Any
 
 import pytest
 
+import bot.runtime
 from bot.core.engine import Engine, Turn
 from bot.core.events import Event, MessageCreated
 from bot.core.model import Inbound, Session
-import bot.runtime
 from bot.settings import Settings
 from bot.simulate import parse_time, simulate
 
