@@ -10,7 +10,7 @@ SYSTEM_STAMP := $(VENV)/.system-stamp
 PO := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: install run chat test check catalogs flows-check clean
+.PHONY: install run chat test test-fast check catalogs flows-check clean
 
 install: $(SYSTEM_STAMP) $(STAMP) $(MO)
 
@@ -41,6 +41,10 @@ chat: install
 
 test: install
 	$(PY) -m pytest
+
+# Everything but the browser (chromium) and screenshot (tesseract) tests: for while you work.
+test-fast: install
+	$(PY) -m pytest -m "not browser and not ocr"
 
 check: install
 	$(VENV)/bin/ruff check bot tests benchmarks

@@ -20,6 +20,7 @@ from bot.core.definition import DefinitionError, FlowDef, parse_flow
 from bot.core.departements import parse_departements
 from bot.core.engine import Engine
 from bot.core.errors import Catalogue, extend_errors_flow, parse_catalogue
+from bot.core.exceptions import RelaisError
 from bot.core.i18n import Catalog, Translation, Translator
 from bot.core.ladder import Ladder, parse_ladder
 from bot.core.letters import parse_letters
@@ -33,7 +34,7 @@ COMMANDS_FILE = "commands.yaml"
 DOMAIN = "messages"
 
 
-class ContentError(Exception):
+class ContentError(RelaisError):
     """The content on disk cannot be used. The message says what to fix."""
 
 

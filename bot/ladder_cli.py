@@ -15,11 +15,12 @@ import sys
 from datetime import date
 
 from bot.content import load_ladder
+from bot.core.exceptions import RelaisError
 from bot.core.ladder import Contact, advise
 from bot.settings import Settings
 
 
-class UsageError(ValueError):
+class UsageError(RelaisError, ValueError):
     pass
 
 

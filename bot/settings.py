@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core.exceptions import RelaisError
 from bot.core.model import LOCALES
 from bot.core.office import OfficeHours
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-class SettingsError(ValueError):
+class SettingsError(RelaisError, ValueError):
     """A setting is missing or malformed. The message names it and says what is expected."""
 
 

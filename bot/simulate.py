@@ -36,16 +36,17 @@ from typing import Any, TextIO
 
 from bot.clock import ManualClock
 from bot.core.engine import Engine, Turn
+from bot.core.exceptions import RelaisError
 from bot.core.model import Inbound, InboundKind
 from bot.ocr import read_file, read_screenshot
+from bot.outgoing import Outgoing
 from bot.runtime import Runtime
 from bot.settings import Settings
-from bot.storage.base import OutboxMessage
 
 CHANNEL = "sim"
 
 
-class InputError(ValueError):
+class InputError(RelaisError, ValueError):
     pass
 
 
@@ -123,7 +124,7 @@ class SimulatorChannel:
         kill_after = os.environ.get("RELAIS_SIM_KILL_AFTER_SENDS")
         self.kill_after = int(kill_after) if kill_after else None
 
-    async def send(self, message: OutboxMessage) -> str | None:
+    async def send(self, message: Outgoing) -> str | None:
         record = {
             "user": message.user.split(":", 1)[1],
             "kind": str(message.kind),

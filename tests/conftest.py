@@ -27,6 +27,21 @@ from bot.storage.sqlite import SQLiteStorage
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that drive Debian's chromium (`browser`) or tesseract (`ocr`): they take
+    most of the suite's time. `make test` runs them, `make test-fast` leaves them out. Found by
+    what a test uses, so that a new browser or screenshot test is marked without anyone
+    remembering to."""
+    for item in items:
+        function = getattr(item, "function", None)
+        names = set(function.__code__.co_names) if function is not None else set()
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "browser" in fixtures or "async_playwright" in names:
+            item.add_marker(pytest.mark.browser)
+        if item.path.name == "test_ocr.py" or "screenshot" in names:
+            item.add_marker(pytest.mark.ocr)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true",
                      help="rewrite the golden conversation files from the current output")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.storage.base import Delivery, OutboxMessage
+from bot.core.exceptions import RelaisError
+from bot.outgoing import Delivery, Outgoing
 
 
-class DeliveryError(Exception):
+class DeliveryError(RelaisError):
     """The root of delivery failures."""
 
 
@@ -35,7 +36,7 @@ class RecipientBlocked(PermanentFailure):
 class Channel(Protocol):
     name: str
 
-    async def send(self, message: OutboxMessage) -> str | Delivery | None:
+    async def send(self, message: Outgoing) -> str | Delivery | None:
         """Deliver one message; return the channel's id for it, if any, or a `Delivery` when
         there is more to record (a WhatsApp template instead of free text)."""
         ...

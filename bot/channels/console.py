@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TextIO
 
 from bot.core.text import FSI, PDI, RLM
-from bot.storage.base import OutboxMessage
+from bot.outgoing import Outgoing
 
 NAME = "console"
 _INVISIBLE = str.maketrans("", "", FSI + PDI + RLM)
 
 
-def render(message: OutboxMessage) -> str:
+def render(message: Outgoing) -> str:
     # Terminals do their own (often no) bidi: the isolates only add noise there.
     lines = [message.text.translate(_INVISIBLE)]
     for number, choice in enumerate(message.choices, 1):
@@ -25,7 +25,7 @@ class ConsoleChannel:
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
-    async def send(self, message: OutboxMessage) -> str | None:
+    async def send(self, message: Outgoing) -> str | None:
         self.out.write(render(message) + "\n\n")
         self.out.flush()
         return None

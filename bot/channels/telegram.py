@@ -42,7 +42,7 @@ from bot.channels.base import PermanentFailure, RecipientBlocked, TemporaryFailu
 from bot.channels.labels import numbered_label, shorten
 from bot.core.model import Inbound, InboundKind
 from bot.ocr import read_screenshot
-from bot.storage.base import OutboxMessage
+from bot.outgoing import Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class TelegramChannel:
         self.url = bot.session.api.api_url(token=bot.token, method="sendMessage")
         self.timeout = ClientTimeout(total=bot.session.timeout)
 
-    async def send(self, message: OutboxMessage) -> str | None:
+    async def send(self, message: Outgoing) -> str | None:
         _, chat = split_user(message.user)
         text = message.text if len(message.text) <= MAX_TEXT else (
             message.text[:MAX_TEXT].rsplit("\n", 1)[0])

@@ -21,7 +21,7 @@ from aiohttp import WSMsgType, web
 
 from bot.channels.base import NotConnected, split_user
 from bot.core.model import Inbound, InboundKind, MessageKind
-from bot.storage.base import OutboxMessage
+from bot.outgoing import Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class WebChatChannel:
         self.sockets: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
         self._closing: set[asyncio.Task[bool]] = set()
 
-    async def send(self, message: OutboxMessage) -> str | None:
+    async def send(self, message: Outgoing) -> str | None:
         _, token = split_user(message.user)
         sockets = [ws for ws in self.sockets.get(token, ()) if not ws.closed]
         if not sockets:

@@ -23,7 +23,7 @@ from bot.channels.labels import numbered_label, shorten
 from bot.channels.whatsapp_templates import TemplateBook, TemplateError
 from bot.clock import Clock
 from bot.core.model import Choice
-from bot.storage.base import Delivery, OutboxMessage
+from bot.outgoing import Delivery, Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ LIST_BUTTON = {"fr": "Choisir", "fa_AF": "انتخاب کنید", "ps": "انت�
                "en": "Choose"}
 
 
-def free_form(to: str, message: OutboxMessage) -> dict[str, Any]:
+def free_form(to: str, message: Outgoing) -> dict[str, Any]:
     """The Cloud API message for a free-text message and its choices."""
     base = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to}
     text, choices, locale = message.text, message.choices, message.locale
@@ -123,11 +123,11 @@ class WhatsAppChannel:
         self.clock = clock
         self.approved = frozenset(approved)
 
-    def window_open(self, message: OutboxMessage) -> bool:
+    def window_open(self, message: Outgoing) -> bool:
         last = message.last_inbound_at
         return last is not None and self.clock.now() - last < WINDOW - MARGIN
 
-    async def send(self, message: OutboxMessage) -> Delivery:
+    async def send(self, message: Outgoing) -> Delivery:
         _, to = split_user(message.user)
         if self.window_open(message):
             try:
@@ -140,7 +140,7 @@ class WhatsAppChannel:
             raise PermanentFailure("outside the 24-hour window, and not a reminder")
         return await self._template(to, message)
 
-    async def _template(self, to: str, message: OutboxMessage) -> Delivery:
+    async def _template(self, to: str, message: Outgoing) -> Delivery:
         kind = message.template
         chosen = self.book.choose(kind, message.locale, message.second_locale, self.approved)
         if chosen is None:

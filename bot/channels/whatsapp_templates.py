@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.dates import show_date
+from bot.core.exceptions import RelaisError
 from bot.core.model import SOURCE_LOCALE
 from bot.core.params import DATE_SLOTS, date_params
 from bot.core.text import ascii_digits, is_rtl, isolate_latin
@@ -35,7 +36,7 @@ PREFIX = "relais_"
 _SHOWN_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 
 
-class TemplateError(ValueError):
+class TemplateError(RelaisError, ValueError):
     """A template cannot be chosen or filled; the message says why (no personal data)."""
 
 

@@ -30,9 +30,10 @@ from aiohttp import web
 from bot.channels.base import DeliveryError
 from bot.channels.graph import GraphAPI
 from bot.channels.whatsapp import NAME
+from bot.core.exceptions import RelaisError
 from bot.core.model import Inbound, InboundKind
 from bot.ocr import read_screenshot
-from bot.storage.base import PEER_STATUSES
+from bot.outgoing import PEER_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ IGNORED = frozenset({"reaction", "system", "ephemeral", "request_welcome"})
 STATUS_RETRIES = (0.5, 1, 2, 4, 8)
 
 
-class Malformed(ValueError):
+class Malformed(RelaisError, ValueError):
     """The body is not a WhatsApp webhook call we understand."""
 
 

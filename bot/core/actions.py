@@ -14,12 +14,13 @@ from bot.core.events import (
     RemindersChanged,
     UserErased,
 )
+from bot.core.exceptions import RelaisError
 from bot.core.model import LOCALES
 from bot.core.registry import REGISTRY, TurnContext
 from bot.core.reminders import plan
 
 
-class ActionError(ValueError):
+class ActionError(RelaisError, ValueError):
     pass
 
 

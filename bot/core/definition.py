@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from bot.core.exceptions import RelaisError
+
 SPEC_VERSION = 1
 RESUME = "@resume"  # goto target: back to where the user was before a command interrupted
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -21,7 +23,7 @@ _CHOICE_ID = re.compile(r"^[a-z0-9][a-z0-9_]{0,31}$")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 
 
-class DefinitionError(Exception):
+class DefinitionError(RelaisError):
     """A flow file does not have the expected shape. `problems` lists every one found."""
 
     def __init__(self, problems: list[str]) -> None:

@@ -37,6 +37,7 @@ from bot.core.events import (
     OrganisationChosen,
     RelayedToCaseworker,
 )
+from bot.core.exceptions import RelaisError
 from bot.core.i18n import Catalog, Translator, placeholders
 from bot.core.langdetect import guess_locale, language_named
 from bot.core.machine import CompiledFlow, choice_trigger, compile_flows, fire
@@ -116,7 +117,7 @@ HANDOFF_TEXTS = ("handoff.relayed", "handoff.from_caseworker", "handoff.closed")
 CANNED = "canned."
 
 
-class FlowLoop(RuntimeError):
+class FlowLoop(RelaisError, RuntimeError):
     pass
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from bot.core.definition import Text
+from bot.core.exceptions import RelaisError
 from bot.core.model import LOCALES, SOURCE_LOCALE
 
 #: A translation: one string, or the plural forms in the catalog's order.
@@ -34,7 +35,7 @@ class Catalog:
     plural: Callable[[int], int] = field(default=lambda n: int(n != 1))
 
 
-class MissingTranslation(LookupError):
+class MissingTranslation(RelaisError, LookupError):
     pass
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from fpdf import FPDF
 
+from bot.core.exceptions import RelaisError
 from bot.documents.note import Document
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
@@ -23,7 +24,7 @@ STYLES = {"title": (15.0, 4.0, "B"), "heading": (11.5, 1.5, "B"), "body": (10.5,
           "item": (10.5, 0.8, ""), "small": (8.5, 1.5, "")}
 
 
-class FontMissing(RuntimeError):
+class FontMissing(RelaisError, RuntimeError):
     """The DejaVu fonts are not installed (Debian package fonts-dejavu-core)."""
 
 

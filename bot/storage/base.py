@@ -13,11 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
+from bot.core.exceptions import RelaisError
 from bot.core.model import Choice, MessageKind, Session
 from bot.observatory.derive import Observation
 
+# Shared with the channels, which must not depend on storage (bot/outgoing.py).
+from bot.outgoing import PEER_STATUSES as PEER_STATUSES
+from bot.outgoing import Delivery as Delivery
 
-class StorageError(Exception):
+
+class StorageError(RelaisError):
     """The root of storage failures."""
 
 
@@ -92,19 +97,6 @@ class StagedText(NamedTuple):
     body: str  # OutboxMessage.body of the message
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """What a channel says about a message it handed over: its id for it (WhatsApp status
-    callbacks name the message by it), and how it went when not as plain free text."""
-
-    ref: str | None = None
-    sent_as: str | None = None  # e.g. "template:relais_api_end_30:prs_AF"
-    fallback_from: str | None = None  # the locale that had no approved template
-
-
-#: Peer statuses in the order a message goes through them; a late callback never moves a
-#: row back (WhatsApp may report "read" before "delivered").
-PEER_STATUSES = ("sent", "delivered", "read", "failed")
 
 
 @dataclass(frozen=True)

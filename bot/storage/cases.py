@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bot.core.exceptions import RelaisError
 from bot.core.model import LOCALES
 from bot.core.summary import title_of
 from bot.storage import organisations
@@ -54,7 +55,7 @@ _WAITING = (f"(CASE WHEN {_LAST_ANSWER} IS NULL THEN c.opened_at ELSE "
             f"AND t.direction = 'in' AND t.at > {_LAST_ANSWER}) END)")
 
 
-class CaseError(Exception):
+class CaseError(RelaisError):
     """A caseworker or organisation operation that cannot be done; the message says why."""
 
 
