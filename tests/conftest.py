@@ -19,9 +19,9 @@ from bot.clock import ManualClock
 from bot.content import Content, build_engine, load_content
 from bot.core.engine import Engine
 from bot.core.registry import REGISTRY, Registry
+from bot.outgoing import Outgoing
 from bot.runtime import Runtime
 from bot.settings import ROOT, Settings
-from bot.storage.base import OutboxMessage
 from bot.storage.sqlite import SQLiteStorage
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -100,10 +100,10 @@ class RecordingChannel:
 
     def __init__(self, name: str = "test") -> None:
         self.name = name
-        self.sent: list[OutboxMessage] = []
+        self.sent: list[Outgoing] = []
         self.fail_with: list[Exception] = []
 
-    async def send(self, message: OutboxMessage) -> str | None:
+    async def send(self, message: Outgoing) -> str | None:
         if self.fail_with:
             raise self.fail_with.pop(0)
         self.sent.append(message)

@@ -44,7 +44,7 @@ def _core_files() -> list[Path]:
 
 
 def _imports(tree: ast.AST) -> set[str]:
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)

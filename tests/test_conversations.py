@@ -118,7 +118,7 @@ def _all_text(path: str) -> str:
 
     with sqlite3.connect(path) as db:
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        values = []
+        values: list[str] = []
         for table in tables:
             for row in db.execute(f'SELECT * FROM "{table}"'):  # the names come from SQLite
                 values.extend(str(v) for v in row if isinstance(v, str | bytes))

@@ -9,8 +9,9 @@ import pytest
 from bot.channels.base import PermanentFailure, RecipientBlocked, TemporaryFailure
 from bot.clock import ManualClock
 from bot.core.model import MessageKind
+from bot.outgoing import Outgoing
 from bot.sender import RetryPolicy, Sender
-from bot.storage.base import Delivery, OutboxMessage
+from bot.storage.base import Delivery
 from bot.storage.sqlite import SQLiteStorage
 from tests.conftest import NOW, RecordingChannel
 
@@ -117,7 +118,7 @@ class _TemplateChannel:
 
     name = "wa"
 
-    async def send(self, message: OutboxMessage) -> Delivery:
+    async def send(self, message: Outgoing) -> Delivery:
         return Delivery(f"wamid.{message.id}", sent_as="template:relais_api_end_7:fr",
                         fallback_from="ps")
 

@@ -24,6 +24,7 @@ from bot.core.model import MessageKind
 from bot.server import WEBHOOK_PATH, Server
 from bot.settings import Settings
 from bot.storage.base import OutboxMessage
+from tests.clients import WebClient
 from tests.conftest import NOW
 from tests.fakes.bot_api import FakeBotAPI
 from tests.test_ocr import SCREENS, screenshot
@@ -42,7 +43,7 @@ async def fake() -> AsyncIterator[tuple[FakeBotAPI, TestServer]]:
 
 
 async def _start(fake: tuple[FakeBotAPI, TestServer], tmp_path: Path, **extra: str
-                 ) -> tuple[Server, TestClient]:
+                 ) -> tuple[Server, WebClient]:
     api, api_server = fake
     settings = Settings.from_mapping({
         "DATABASE_PATH": str(tmp_path / "tg.sqlite3"),

@@ -19,6 +19,7 @@ from bot.channels.whatsapp_templates import LANGUAGES
 from bot.core.text import RLM
 from bot.server import Server
 from bot.settings import Settings
+from tests.clients import WebClient
 from tests.fakes.clock import ShiftedClock
 from tests.fakes.graph_api import VERSION, WEBHOOK, FakeGraphAPI, load_templates
 from tests.test_ocr import SCREENS, screenshot
@@ -49,7 +50,7 @@ async def graph(clock: ShiftedClock, settings: Settings) -> AsyncIterator[FakeGr
 
 @pytest.fixture
 async def relais(graph: FakeGraphAPI, clock: ShiftedClock, tmp_path: Path
-                 ) -> AsyncIterator[tuple[Server, TestClient]]:
+                 ) -> AsyncIterator[tuple[Server, WebClient]]:
     settings = Settings.from_mapping({
         "DATABASE_PATH": str(tmp_path / "wa.sqlite3"),
         "WHATSAPP_TOKEN": graph.token,
@@ -66,7 +67,7 @@ async def relais(graph: FakeGraphAPI, clock: ShiftedClock, tmp_path: Path
     await client.close()
 
 
-async def say(graph: FakeGraphAPI, client: TestClient, document: dict[str, Any],
+async def say(graph: FakeGraphAPI, client: WebClient, document: dict[str, Any],
               expect: int) -> list[dict[str, Any]]:
     """Deliver a signed webhook call; wait until `expect` messages have gone out in all."""
     response = await graph.deliver(client, document)
@@ -77,7 +78,7 @@ async def say(graph: FakeGraphAPI, client: TestClient, document: dict[str, Any],
 def kind(message: dict[str, Any]) -> str:
     payload = message["payload"]
     if payload["type"] == "interactive":
-        return payload["interactive"]["type"]
+        return str(payload["interactive"]["type"])
     return str(payload["type"])
 
 
@@ -95,7 +96,7 @@ def body(message: dict[str, Any]) -> str:
     return str(payload["interactive"]["body"]["text"])
 
 
-async def onboard(graph: FakeGraphAPI, client: TestClient, wa_id: str, hello: str,
+async def onboard(graph: FakeGraphAPI, client: WebClient, wa_id: str, hello: str,
                   before: int) -> int:
     """First message, keep the language, agree: 6 messages. Returns the count sent in all."""
     await say(graph, client, graph.text(wa_id, hello), before + 1)
@@ -104,7 +105,7 @@ async def onboard(graph: FakeGraphAPI, client: TestClient, wa_id: str, hello: st
     return before + 6
 
 
-async def test_meta_verifies_the_webhook(relais: tuple[Server, TestClient],
+async def test_meta_verifies_the_webhook(relais: tuple[Server, WebClient],
                                          graph: FakeGraphAPI) -> None:
     _, client = relais
     query = {"hub.mode": "subscribe", "hub.verify_token": graph.verify_token,
@@ -120,7 +121,7 @@ async def test_meta_verifies_the_webhook(relais: tuple[Server, TestClient],
 
 
 async def test_a_signed_conversation_with_a_list_buttons_and_numbers(
-        relais: tuple[Server, TestClient], graph: FakeGraphAPI) -> None:
+        relais: tuple[Server, WebClient], graph: FakeGraphAPI) -> None:
     server, client = relais
     sent = await say(graph, client, graph.text(ALICE, "Bonjour"), 1)
     # The label to keep French is 21 characters: too long for a reply button (20), so a list
@@ -161,7 +162,7 @@ async def test_a_signed_conversation_with_a_list_buttons_and_numbers(
 
 
 async def test_a_bad_signature_or_bad_json_is_refused_and_nothing_stored(
-        relais: tuple[Server, TestClient], graph: FakeGraphAPI) -> None:
+        relais: tuple[Server, WebClient], graph: FakeGraphAPI) -> None:
     server, client = relais
     document = graph.text(ALICE, "Bonjour")
     raw = json.dumps(document).encode()
@@ -186,7 +187,7 @@ async def test_a_bad_signature_or_bad_json_is_refused_and_nothing_stored(
 
 
 async def test_a_message_delivered_twice_is_answered_once(
-        relais: tuple[Server, TestClient], graph: FakeGraphAPI) -> None:
+        relais: tuple[Server, WebClient], graph: FakeGraphAPI) -> None:
     _, client = relais
     document = graph.text(ALICE, "Bonjour")
     for _ in range(2):  # Meta redelivers when our 200 got lost
@@ -196,7 +197,7 @@ async def test_a_message_delivered_twice_is_answered_once(
     assert len(graph.sent) == 1
 
 
-async def test_a_refusal_to_slow_down_is_retried(relais: tuple[Server, TestClient],
+async def test_a_refusal_to_slow_down_is_retried(relais: tuple[Server, WebClient],
                                                  graph: FakeGraphAPI) -> None:
     _, client = relais
     graph.faults.append((400, 130429, "Rate limit hit"))
@@ -204,7 +205,7 @@ async def test_a_refusal_to_slow_down_is_retried(relais: tuple[Server, TestClien
 
 
 async def test_an_image_is_read_and_other_media_get_a_short_answer(
-        relais: tuple[Server, TestClient], graph: FakeGraphAPI) -> None:
+        relais: tuple[Server, WebClient], graph: FakeGraphAPI) -> None:
     _, client = relais
     count = await onboard(graph, client, ALICE, "Bonjour", 0)
     shot = screenshot(SCREENS["login_loop"], busy=True)
@@ -223,7 +224,7 @@ async def _reminder_day(server: Server, clock: ShiftedClock, moment: datetime) -
 
 
 async def test_a_reminder_in_the_window_is_free_text_and_outside_it_a_template(
-        relais: tuple[Server, TestClient], graph: FakeGraphAPI, clock: ShiftedClock) -> None:
+        relais: tuple[Server, WebClient], graph: FakeGraphAPI, clock: ShiftedClock) -> None:
     server, client = relais
     await onboard(graph, client, BABUR, "سلام، کمک می‌خواهم", 0)  # Dari
     assert body(graph.sent[0]).startswith(RLM)
@@ -261,7 +262,7 @@ async def test_a_reminder_in_the_window_is_free_text_and_outside_it_a_template(
 
 
 async def test_a_language_without_an_approved_template_falls_back_and_it_is_recorded(
-        relais: tuple[Server, TestClient], graph: FakeGraphAPI, clock: ShiftedClock) -> None:
+        relais: tuple[Server, WebClient], graph: FakeGraphAPI, clock: ShiftedClock) -> None:
     server, client = relais
     count = 0
     for wa_id in (ALICE, CAMILLE):  # both write in Pashto, which is not approved here
@@ -288,7 +289,7 @@ async def test_a_language_without_an_approved_template_falls_back_and_it_is_reco
 
 
 async def test_status_callbacks_update_the_message_and_a_failure_fails_it(
-        relais: tuple[Server, TestClient], graph: FakeGraphAPI) -> None:
+        relais: tuple[Server, WebClient], graph: FakeGraphAPI) -> None:
     server, client = relais
     sent = await say(graph, client, graph.text(ALICE, "Bonjour"), 1)
     wamid = sent[0]["id"]

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.channels.graph import GraphAPI
 from bot.channels.whatsapp_webhook import WhatsAppWebhook, parse
 from bot.core.model import Inbound, InboundKind
+from tests.clients import WebClient
 from tests.fakes.clock import ShiftedClock
 from tests.fakes.graph_api import VERSION, FakeGraphAPI
 from tests.test_ocr import SCREENS, screenshot
@@ -38,7 +39,7 @@ class Recorder:
 
 
 @pytest.fixture
-async def setup() -> AsyncIterator[tuple[FakeGraphAPI, WhatsAppWebhook, Recorder, TestClient]]:
+async def setup() -> AsyncIterator[tuple[FakeGraphAPI, WhatsAppWebhook, Recorder, WebClient]]:
     fake = FakeGraphAPI(clock=ShiftedClock(NOW), templates={})
     graph_server = TestServer(fake.app())
     await graph_server.start_server()
@@ -68,7 +69,7 @@ def _merge(*documents: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_message_types_become_inbound_messages_in_order(
-        setup: tuple[FakeGraphAPI, WhatsAppWebhook, Recorder, TestClient]) -> None:
+        setup: tuple[FakeGraphAPI, WhatsAppWebhook, Recorder, WebClient]) -> None:
     fake, webhook, recorder, client = setup
     call = _merge(fake.text(USER, "Bonjour"),
                   fake.message(USER, "reaction", {"reaction": {"message_id": "x", "emoji": "👍"}}),
@@ -90,7 +91,7 @@ async def test_message_types_become_inbound_messages_in_order(
 
 
 async def test_an_image_is_not_overtaken_by_the_text_sent_after_it(
-        setup: tuple[FakeGraphAPI, WhatsAppWebhook, Recorder, TestClient]) -> None:
+        setup: tuple[FakeGraphAPI, WhatsAppWebhook, Recorder, WebClient]) -> None:
     fake, webhook, recorder, client = setup
     await fake.deliver(client, fake.image(USER, screenshot(SCREENS["technical_error"])))
     await fake.deliver(client, fake.text(USER, "et alors ?"))
@@ -100,7 +101,7 @@ async def test_an_image_is_not_overtaken_by_the_text_sent_after_it(
 
 
 async def test_calls_for_another_number_and_unknown_statuses_are_ignored(
-        setup: tuple[FakeGraphAPI, WhatsAppWebhook, Recorder, TestClient]) -> None:
+        setup: tuple[FakeGraphAPI, WhatsAppWebhook, Recorder, WebClient]) -> None:
     fake, webhook, recorder, client = setup
     other = fake.text(USER, "pas pour nous")
     other["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "999"
@@ -127,7 +128,7 @@ def test_a_malformed_call_is_refused_whole() -> None:
 
 
 async def test_verification_needs_the_mode_and_the_token(
-        setup: tuple[FakeGraphAPI, WhatsAppWebhook, Recorder, TestClient]) -> None:
+        setup: tuple[FakeGraphAPI, WhatsAppWebhook, Recorder, WebClient]) -> None:
     fake, _, _, client = setup
     answers = await asyncio.gather(*(client.get("/whatsapp/webhook", params=q) for q in (
         {"hub.mode": "subscribe", "hub.verify_token": fake.verify_token, "hub.challenge": "7"},

@@ -49,7 +49,7 @@ def test_no_article_when_the_situation_does_not_say_which(
         request_: str | None, status: str | None, step: str) -> None:
     for api in ({"api_end": date(2026, 2, 20)}, {"api_said": "expired"}):
         text = LETTERS.write(step, LetterFacts(TODAY, request=request_, status=status,
-                                               **api))  # type: ignore[arg-type]
+                                               **api))
         assert "R. 431-15" not in text
         assert "Selon" not in text
         if step in ("personal_space", "ccc", "prefecture"):  # the letters that ask for it

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 import yaml
@@ -15,6 +16,7 @@ from bot.documents.note import (
     REQUESTS,
     STATUSES,
     NoteFacts,
+    NoteKnowledge,
     load_note_knowledge,
 )
 from bot.documents.pdf import render
@@ -26,7 +28,7 @@ ARTICLES = ("R. 431-15-1", "R. 431-15-3", "R. 431-15-4", "L. 414-10")
 
 
 @pytest.fixture(scope="module")
-def knowledge():
+def knowledge() -> NoteKnowledge:
     support = load_support(FLOWS)
     return load_note_knowledge(FLOWS / "knowledge" / "note.yaml",
                                support.departements.by_code)
@@ -38,7 +40,8 @@ def _flat(text: str) -> str:
 
 @pytest.mark.parametrize("organisation", ORGANISATIONS)
 @pytest.mark.parametrize("status", STATUSES)
-def test_the_note_for_each_organisation_and_status(knowledge, organisation, status, tmp_path):
+def test_the_note_for_each_organisation_and_status(knowledge: NoteKnowledge, organisation: str,
+                                                   status: str, tmp_path: Path) -> None:
     facts = NoteFacts("note", organisation, TODAY, status=status, request="first",
                       api_end=date(2027, 3, 1))
     pdf = render(knowledge.compose(facts))
@@ -61,7 +64,8 @@ def test_the_note_for_each_organisation_and_status(knowledge, organisation, stat
 
 @pytest.mark.parametrize("request_kind", REQUESTS)
 @pytest.mark.parametrize("status", STATUSES)
-def test_articles_by_request_and_status(knowledge, request_kind, status, tmp_path):
+def test_articles_by_request_and_status(knowledge: NoteKnowledge, request_kind: str, status: str,
+                                       tmp_path: Path) -> None:
     facts = NoteFacts("note", "caf", TODAY, status=status, request=request_kind)
     text = _flat(pdf_text(render(knowledge.compose(facts)), tmp_path))
     cited = {a for a in ARTICLES if a in text}
@@ -77,13 +81,14 @@ def test_articles_by_request_and_status(knowledge, request_kind, status, tmp_pat
         assert ("L. 414-10" in cited) == (status == "refugee")
 
 
-def test_no_status_given_cites_no_article(knowledge, tmp_path):
+def test_no_status_given_cites_no_article(knowledge: NoteKnowledge, tmp_path: Path) -> None:
     text = pdf_text(render(knowledge.compose(NoteFacts("note", "bank", TODAY))), tmp_path)
     assert not any(a in _flat(text) for a in ARTICLES)
     assert "API valable jusqu'au" not in text  # no date given, none written
 
 
-def test_the_card_and_the_prefecture_only_where_known(knowledge, tmp_path):
+def test_the_card_and_the_prefecture_only_where_known(knowledge: NoteKnowledge,
+                                                      tmp_path: Path) -> None:
     with_all = NoteFacts("note", "employer", TODAY, "refugee", "renewal", date(2027, 1, 2),
                          "resident", "06")
     text = _flat(pdf_text(render(knowledge.compose(with_all)), tmp_path))
@@ -95,14 +100,14 @@ def test_the_card_and_the_prefecture_only_where_known(knowledge, tmp_path):
     assert "Site de la préfecture" not in text
 
 
-def test_a_name_only_when_typed(knowledge, tmp_path):
+def test_a_name_only_when_typed(knowledge: NoteKnowledge, tmp_path: Path) -> None:
     facts = NoteFacts("note", "landlord", TODAY, "subsidiary", "first")
     assert "Personne concernée" not in pdf_text(render(knowledge.compose(facts)), tmp_path)
     typed = knowledge.compose(facts, name="  Zahra\nAhmadi\x00 ")
     assert "Personne concernée : Zahra Ahmadi" in _flat(pdf_text(render(typed), tmp_path))
 
 
-def test_every_fact_has_a_source_key_that_exists(knowledge):
+def test_every_fact_has_a_source_key_that_exists(knowledge: NoteKnowledge) -> None:
     sources = yaml.safe_load((FLOWS / "knowledge" / "sources.yaml").read_text())["sources"]
     anef = (ROOT.parent / "shared" / "domain" / "ANEF.md")
     anef_text = anef.read_text() if anef.exists() else ""
@@ -123,7 +128,7 @@ def test_every_fact_has_a_source_key_that_exists(knowledge):
                                 assert f"[{key}]" in anef_text or f"| {key} |" in anef_text
 
 
-def test_the_complaint(knowledge, tmp_path):
+def test_the_complaint(knowledge: NoteKnowledge, tmp_path: Path) -> None:
     facts = NoteFacts("complaint", "france_travail", TODAY, "refugee", "first",
                       date(2027, 3, 1), "resident", refused_on=date(2026, 11, 28))
     pdf = render(knowledge.compose(facts))
@@ -140,14 +145,14 @@ def test_the_complaint(knowledge, tmp_path):
     assert not any(a in text for a in ARTICLES)
 
 
-def test_the_message_has_the_same_text(knowledge):
+def test_the_message_has_the_same_text(knowledge: NoteKnowledge) -> None:
     document = knowledge.compose(NoteFacts("note", "cpam", TODAY, "refugee", "first"))
     for paragraph in document.paragraphs:
         assert paragraph.text in document.text
     assert all(key not in document.text for key in ("S53", "S21", "[S"))
 
 
-def test_the_first_page_looks_right(knowledge, tmp_path):
+def test_the_first_page_looks_right(knowledge: NoteKnowledge, tmp_path: Path) -> None:
     from PIL import Image
 
     facts = NoteFacts("note", "employer", TODAY, "refugee", "first", date(2027, 3, 1),
@@ -162,7 +167,7 @@ def test_the_first_page_looks_right(knowledge, tmp_path):
     assert 0.01 < dark / (width * height) < 0.3
 
 
-def test_facts_round_trip_and_unknown_values_refused():
+def test_facts_round_trip_and_unknown_values_refused() -> None:
     facts = NoteFacts("complaint", "other", TODAY, "unknown", "renewal", date(2027, 1, 1),
                       "pluriannual", "2A", date(2026, 12, 1))
     assert NoteFacts.from_json(facts.to_json()) == facts

@@ -116,7 +116,8 @@ class FakeBotAPI:
         handler = getattr(self, f"_{method}", None)
         if handler is None:
             return _ok(True)
-        return await handler(fields)
+        response: web.Response = await handler(fields)
+        return response
 
     async def _getMe(self, fields: dict[str, Any]) -> web.Response:  # noqa: N802
         return _ok(BOT)

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import ClientResponse, web
-from aiohttp.test_utils import TestClient
 
 from bot.clock import Clock
+from tests.clients import WebClient
 
 VERSION = "v25.0"
 WEBHOOK = "/whatsapp/webhook"
@@ -138,7 +138,7 @@ class FakeGraphAPI:
     def sign(self, raw: bytes) -> str:
         return "sha256=" + hmac.new(self.app_secret.encode(), raw, hashlib.sha256).hexdigest()
 
-    async def deliver(self, client: TestClient, document: dict[str, Any]) -> ClientResponse:
+    async def deliver(self, client: WebClient, document: dict[str, Any]) -> ClientResponse:
         """POST the call to the assistant's webhook, signed as Meta signs it."""
         raw = json.dumps(document).encode()
         return await client.post(WEBHOOK, data=raw, headers={

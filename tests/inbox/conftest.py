@@ -18,6 +18,7 @@ from bot.inbox.accounts import Accounts, Caseworker
 from bot.inbox.passwords import hash_password
 from bot.storage.cases import CaseStore, Organisation
 from bot.storage.sqlite import SQLiteStorage
+from tests.clients import WebClient
 from tests.conftest import NOW
 
 CANNED = [("docs", "Merci, nous avons bien reçu vos documents."),
@@ -55,7 +56,7 @@ def act() -> Recorder:
 
 @pytest.fixture
 async def client(store: CaseStore, act: Recorder, clock: ManualClock
-                 ) -> AsyncIterator[TestClient]:
+                 ) -> AsyncIterator[WebClient]:
     app = web.Application()
     inbox_routes(app, store, act, CANNED, clock.now)
     test_client = TestClient(TestServer(app, host="127.0.0.1"))
@@ -98,7 +99,7 @@ def hidden(html: str, name: str) -> str:
     return found.group(1)
 
 
-async def login(client: TestClient, email: str, password: str) -> ClientResponse:
+async def login(client: WebClient, email: str, password: str) -> ClientResponse:
     page = await client.get("/inbox/login")
     token = hidden(await page.text(), "login_token")
     return await client.post("/inbox/login", data={"login_token": token, "email": email,
@@ -106,7 +107,7 @@ async def login(client: TestClient, email: str, password: str) -> ClientResponse
                               allow_redirects=False)
 
 
-async def csrf(client: TestClient, path: str = "/inbox/") -> str:
+async def csrf(client: WebClient, path: str = "/inbox/") -> str:
     page = await client.get(path)
     assert page.status == 200
     return hidden(await page.text(), "csrf")

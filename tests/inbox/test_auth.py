@@ -10,7 +10,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from bot.caseworker_cli import main as caseworker_main
 from bot.clock import ManualClock
@@ -19,6 +18,7 @@ from bot.inbox.app import COOKIE
 from bot.inbox.passwords import hash_password, one_time_password, verify_password
 from bot.storage.cases import CaseStore
 from bot.storage.sqlite import SQLiteStorage
+from tests.clients import WebClient
 from tests.conftest import NOW
 from tests.inbox.conftest import (
     PASSWORD,
@@ -64,7 +64,7 @@ async def test_repeated_failures_lock_the_address_even_against_the_right_passwor
 
 
 async def test_the_lockout_does_not_tell_which_addresses_exist(
-        client: TestClient, store: CaseStore) -> None:
+        client: WebClient, store: CaseStore) -> None:
     org = await organisation(store, "Cimade")
     await worker(store, org, "anne@example.org")
     pages = {}
@@ -82,7 +82,7 @@ async def test_the_lockout_does_not_tell_which_addresses_exist(
 
 
 async def test_sessions_end_when_idle_and_after_a_working_day(
-        client: TestClient, store: CaseStore, clock: ManualClock) -> None:
+        client: WebClient, store: CaseStore, clock: ManualClock) -> None:
     org = await organisation(store, "Cimade")
     await worker(store, org, "anne@example.org")
     assert (await login(client, "anne@example.org", PASSWORD)).status == 303
@@ -102,7 +102,7 @@ async def test_sessions_end_when_idle_and_after_a_working_day(
 
 
 async def test_pages_without_a_session_redirect_to_the_login(
-        client: TestClient, store: CaseStore, act: Recorder) -> None:
+        client: WebClient, store: CaseStore, act: Recorder) -> None:
     case_id = await new_case(store, "telegram:1")
     root = await client.get("/inbox", allow_redirects=False)
     assert root.status == 302
@@ -119,7 +119,7 @@ async def test_pages_without_a_session_redirect_to_the_login(
 
 
 async def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(
-        client: TestClient, store: CaseStore, act: Recorder) -> None:
+        client: WebClient, store: CaseStore, act: Recorder) -> None:
     org = await organisation(store, "Cimade")
     await worker(store, org, "anne@example.org")
     case_id = await new_case(store, "telegram:1")
@@ -139,7 +139,7 @@ async def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(
     assert (await case_row(store, case_id))[1] is not None
 
 
-async def test_the_login_form_has_its_own_csrf_token(client: TestClient, store: CaseStore
+async def test_the_login_form_has_its_own_csrf_token(client: WebClient, store: CaseStore
                                                      ) -> None:
     org = await organisation(store, "Cimade")
     await worker(store, org, "anne@example.org")
@@ -155,7 +155,7 @@ async def test_the_login_form_has_its_own_csrf_token(client: TestClient, store: 
 
 
 async def test_another_organisations_case_is_not_found(
-        client: TestClient, store: CaseStore, act: Recorder) -> None:
+        client: WebClient, store: CaseStore, act: Recorder) -> None:
     ours, theirs = await organisation(store, "Cimade"), await organisation(store, "Secours")
     await worker(store, ours, "anne@example.org")
     await worker(store, theirs, "bob@example.org")
@@ -175,7 +175,7 @@ async def test_another_organisations_case_is_not_found(
     assert act.calls == []
 
 
-async def test_admin_pages_refuse_caseworkers(client: TestClient, store: CaseStore) -> None:
+async def test_admin_pages_refuse_caseworkers(client: WebClient, store: CaseStore) -> None:
     org = await organisation(store, "Cimade")
     await worker(store, org, "anne@example.org")
     await login(client, "anne@example.org", PASSWORD)
@@ -189,7 +189,7 @@ async def test_admin_pages_refuse_caseworkers(client: TestClient, store: CaseSto
 
 
 async def test_an_admin_adds_a_caseworker_and_reads_the_audit_log(
-        client: TestClient, store: CaseStore) -> None:
+        client: WebClient, store: CaseStore) -> None:
     org = await organisation(store, "Cimade")
     await worker(store, org, "admin@example.org", admin=True)
     case_id = await new_case(store, "telegram:1")
@@ -214,7 +214,7 @@ async def test_an_admin_adds_a_caseworker_and_reads_the_audit_log(
     assert columns == {"id", "at", "org_id", "caseworker_id", "action", "case_id", "target_id"}
 
 
-async def test_security_headers_on_inbox_pages(client: TestClient, store: CaseStore) -> None:
+async def test_security_headers_on_inbox_pages(client: WebClient, store: CaseStore) -> None:
     for path in ("/inbox/login", "/inbox/static/inbox.css"):
         answer = await client.get(path)
         assert answer.status == 200
@@ -227,7 +227,7 @@ async def test_security_headers_on_inbox_pages(client: TestClient, store: CaseSt
 
 
 async def test_the_cli_account_must_change_its_password_at_first_login(
-        client: TestClient, storage: SQLiteStorage, capsys: pytest.CaptureFixture[str]) -> None:
+        client: WebClient, storage: SQLiteStorage, capsys: pytest.CaptureFixture[str]) -> None:
     # The CLI opens the same database file as the running server, as in production.
     code = await asyncio.to_thread(caseworker_main, [
         "add", "Chloe@Example.org", "--org", "Cimade Lyon", "--db", storage.path])
@@ -259,7 +259,7 @@ async def test_the_cli_account_must_change_its_password_at_first_login(
     assert (await login(client, "chloe@example.org", "une phrase bien longue")).status == 303
 
 
-async def test_a_disabled_account_loses_its_sessions(client: TestClient, store: CaseStore
+async def test_a_disabled_account_loses_its_sessions(client: WebClient, store: CaseStore
                                                      ) -> None:
     org = await organisation(store, "Cimade")
     anne, _ = await worker(store, org, "anne@example.org")
@@ -278,7 +278,7 @@ def test_cli_refuses_a_bad_address(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 async def test_sign_ins_are_logged_without_the_address(
-        client: TestClient, store: CaseStore, caplog: pytest.LogCaptureFixture) -> None:
+        client: WebClient, store: CaseStore, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="bot.inbox")
     org = await organisation(store, "Cimade")
     anne, _ = await worker(store, org, "anne@example.org")

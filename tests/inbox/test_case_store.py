@@ -6,7 +6,6 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from bot.storage.cases import (
     CaseStore,
@@ -16,6 +15,7 @@ from bot.storage.cases import (
     set_organisation,
 )
 from bot.storage.sqlite import SQLiteStorage
+from tests.clients import WebClient
 from tests.conftest import NOW
 from tests.inbox.conftest import PASSWORD, login, new_case, organisation, worker
 
@@ -99,7 +99,7 @@ async def test_filters(store: CaseStore) -> None:
 
 
 async def test_the_list_page_shows_the_filter_in_urgency_order(
-        client: TestClient, store: CaseStore) -> None:
+        client: WebClient, store: CaseStore) -> None:
     org = await organisation(store, "Cimade")
     await worker(store, org, "anne@example.org")
     ids = await _cases(store)
@@ -143,7 +143,8 @@ async def _org_of(storage: SQLiteStorage, case_id: int) -> int | None:
             "SELECT org_id FROM cases WHERE id = ?", (case_id,)) as cursor:
         row = await cursor.fetchone()
     assert row is not None
-    return row[0]
+    org: int | None = row[0]
+    return org
 
 
 async def test_a_case_goes_to_the_users_organisation_else_the_default(

@@ -17,6 +17,7 @@ from bot.core.text import for_display
 from bot.server import Server
 from bot.settings import Settings
 from bot.storage.cases import CaseStore
+from tests.clients import WebClient
 from tests.inbox.conftest import PASSWORD, organisation, worker
 from tests.web.test_webchat import CHROMIUM, FLAGS
 
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[tuple[Server, TestClient]]:
+async def served(tmp_path: Path) -> AsyncIterator[tuple[Server, WebClient]]:
     server = Server(Settings.from_mapping({"DATABASE_PATH": str(tmp_path / "e2e.sqlite3")}))
     client = TestClient(TestServer(server.app(), host="127.0.0.1"))
     await client.start_server()
@@ -43,7 +44,7 @@ async def _bot_says(page: Page, text: str) -> None:
 
 
 async def test_a_caseworker_answers_a_pashto_speaker_from_the_inbox(
-        served: tuple[Server, TestClient], tmp_path: Path) -> None:
+        served: tuple[Server, WebClient], tmp_path: Path) -> None:
     assert shutil.which(CHROMIUM), "scripts/install-system-packages.sh installs chromium"
     server, client = served
     engine = server.runtime.engine

@@ -8,10 +8,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient
 from playwright.async_api import ConsoleMessage, Page, async_playwright
 
 from bot.storage.cases import CaseStore
+from tests.clients import WebClient
 from tests.conftest import NOW
 from tests.inbox.conftest import CANNED, Recorder, case_row, new_case, organisation, worker
 from tests.web.test_webchat import CHROMIUM, FLAGS
@@ -34,7 +34,7 @@ async def _first_login(page: Page, email: str, one_time: str) -> None:
 
 
 async def test_a_caseworker_handles_a_case_in_the_browser(
-        client: TestClient, store: CaseStore, act: Recorder, tmp_path: Path) -> None:
+        client: WebClient, store: CaseStore, act: Recorder, tmp_path: Path) -> None:
     assert shutil.which(CHROMIUM), "scripts/install-system-packages.sh installs chromium"
     org = await organisation(store, "Cimade")
     _, one_time = await worker(store, org, "anne@example.org", password=None)

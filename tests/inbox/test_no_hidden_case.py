@@ -24,6 +24,7 @@ from bot.server import Server
 from bot.settings import Settings
 from bot.storage.cases import CaseStore
 from bot.storage.sqlite import SQLiteStorage
+from tests.clients import WebClient
 from tests.conftest import NOW
 from tests.web.test_webchat import CHROMIUM, FLAGS
 
@@ -33,7 +34,7 @@ NEW_PASSWORD = "une longue phrase de passe"
 
 @pytest.fixture
 async def served(tmp_path: Path, caplog: pytest.LogCaptureFixture
-                 ) -> AsyncIterator[tuple[Server, TestClient]]:
+                 ) -> AsyncIterator[tuple[Server, WebClient]]:
     caplog.set_level(logging.INFO, logger="bot")
     server = Server(Settings.from_mapping({"DATABASE_PATH": str(tmp_path / "new.sqlite3")}))
     client = TestClient(TestServer(server.app(), host="127.0.0.1"))
@@ -58,7 +59,7 @@ async def _first_login(page: Page, email: str, one_time: str) -> None:
 
 
 async def test_a_case_opened_before_any_account_is_seen_by_the_first_admin(
-        served: tuple[Server, TestClient], caplog: pytest.LogCaptureFixture,
+        served: tuple[Server, WebClient], caplog: pytest.LogCaptureFixture,
         capsys: pytest.CaptureFixture[str]) -> None:
     assert shutil.which(CHROMIUM), "scripts/install-system-packages.sh installs chromium"
     server, client = served

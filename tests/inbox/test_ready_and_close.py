@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 
-from aiohttp.test_utils import TestClient
-
 from bot.storage.cases import CaseStore
+from tests.clients import WebClient
 from tests.conftest import NOW
 from tests.inbox.conftest import PASSWORD, Recorder, csrf, login, new_case, organisation, worker
 
@@ -17,7 +16,7 @@ TEXTS = {"fr": "Venez mardi à 10 h.", "fa_AF": "سه‌شنبه ساعت ۱۰ �
 
 
 async def test_an_admin_adds_a_ready_reply_only_in_all_five_languages(
-        client: TestClient, store: CaseStore, act: Recorder) -> None:
+        client: WebClient, store: CaseStore, act: Recorder) -> None:
     org = await organisation(store, "Cimade")
     await worker(store, org, "anne@example.org", admin=True)
     user = "telegram:7"
@@ -48,7 +47,7 @@ async def test_an_admin_adds_a_ready_reply_only_in_all_five_languages(
 
 
 async def test_closing_asks_for_an_outcome_kept_for_statistics(
-        client: TestClient, store: CaseStore, act: Recorder) -> None:
+        client: WebClient, store: CaseStore, act: Recorder) -> None:
     org = await organisation(store, "Cimade")
     await worker(store, org, "anne@example.org", admin=True)
     case_id = await new_case(store, "telegram:8")
@@ -71,7 +70,7 @@ async def test_closing_asks_for_an_outcome_kept_for_statistics(
 
 
 async def test_an_admin_moves_a_case_from_the_case_page(
-        client: TestClient, store: CaseStore) -> None:
+        client: WebClient, store: CaseStore) -> None:
     org = await organisation(store, "Cimade")
     other = await organisation(store, "Secours Lyon")
     await worker(store, org, "anne@example.org", admin=True)
@@ -98,7 +97,7 @@ async def test_an_admin_moves_a_case_from_the_case_page(
 
 
 async def test_the_case_page_shows_what_was_understood_in_french(
-        client: TestClient, store: CaseStore) -> None:
+        client: WebClient, store: CaseStore) -> None:
     org = await organisation(store, "Cimade")
     await worker(store, org, "anne@example.org")
     user = "telegram:10"

@@ -8,6 +8,7 @@ import io
 import re
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from defusedxml import ElementTree
 
@@ -23,7 +24,7 @@ DEPARTEMENTS = {"06": "Alpes-Maritimes (06)", "75": "Paris (75)"}
 PROBLEMS = {"api_expired_not_renewed": "API expirée, pas renouvelée"}
 
 
-async def _november(store: SQLiteStorage):
+async def _november(store: SQLiteStorage) -> tuple[Any, Any]:
     raw = await ObservationStore(store).figures(*NOVEMBER)
     return raw, figures(raw, DEPARTEMENTS, PROBLEMS, "novembre 2026")
 

@@ -11,22 +11,23 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, async_playwright
 
 from bot.server import Server
 from bot.settings import Settings
+from tests.clients import WebClient
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--no-first-run", "--disable-sync"]
 #: A small phone: what most people the assistant serves use.
-PHONE = {"width": 360, "height": 740}
+PHONE: ViewportSize = {"width": 360, "height": 740}
 #: Bidi marks the engine puts in right-to-left text (RLM, LRM, isolates): not seen on screen.
 MARKS = dict.fromkeys(map(ord, "\u200e\u200f\u2066\u2067\u2068\u2069"))
 
 
 @pytest.fixture
-async def relais(tmp_path: Path) -> AsyncIterator[tuple[Server, TestClient]]:
+async def relais(tmp_path: Path) -> AsyncIterator[tuple[Server, WebClient]]:
     settings = Settings.from_mapping({"DATABASE_PATH": str(tmp_path / "web.sqlite3")})
     server = Server(settings)
     client = TestClient(TestServer(server.app(), host="127.0.0.1"))
@@ -36,7 +37,7 @@ async def relais(tmp_path: Path) -> AsyncIterator[tuple[Server, TestClient]]:
 
 
 @pytest.fixture
-async def client(relais: tuple[Server, TestClient]) -> TestClient:
+async def client(relais: tuple[Server, WebClient]) -> WebClient:
     return relais[1]
 
 

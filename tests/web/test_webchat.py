@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, Page
 
+from tests.clients import WebClient
 from tests.web.conftest import CHROMIUM, FLAGS, phone
 
 pytestmark = pytest.mark.slow
@@ -17,11 +17,13 @@ __all__ = ["CHROMIUM", "FLAGS"]
 
 
 async def _bubbles(page: Page) -> list[str]:
-    return await page.locator(".bubble").evaluate_all("els => els.map(e => e.className)")
+    names: list[str] = await page.locator(".bubble").evaluate_all(
+        "els => els.map(e => e.className)")
+    return names
 
 
 async def test_a_conversation_in_dari_right_to_left_with_a_reload(
-        client: TestClient, browser: Browser, tmp_path: Path) -> None:
+        client: WebClient, browser: Browser, tmp_path: Path) -> None:
     _, page = await phone(browser)
     await page.goto(str(client.make_url("/")))
     # The page says /start by itself: the languages, each in its own script.
@@ -44,7 +46,7 @@ async def test_a_conversation_in_dari_right_to_left_with_a_reload(
     await page.screenshot(path=str(tmp_path / "webchat-dari.png"))
 
 
-async def test_the_socket_refuses_bad_tokens_and_frames(client: TestClient) -> None:
+async def test_the_socket_refuses_bad_tokens_and_frames(client: WebClient) -> None:
     bad = await client.get("/chat/ws?token=short")
     assert bad.status == 400
     ws = await client.ws_connect("/chat/ws?token=" + "a" * 32)
@@ -58,7 +60,7 @@ async def test_the_socket_refuses_bad_tokens_and_frames(client: TestClient) -> N
     await ws.close()
 
 
-async def test_a_message_waits_for_a_user_who_is_away(client: TestClient) -> None:
+async def test_a_message_waits_for_a_user_who_is_away(client: WebClient) -> None:
     token = "b" * 32
     ws = await client.ws_connect(f"/chat/ws?token={token}")
     await ws.send_str(json.dumps({"type": "text", "id": "m1", "text": "/start"}))
@@ -67,7 +69,7 @@ async def test_a_message_waits_for_a_user_who_is_away(client: TestClient) -> Non
     await ws.send_str(json.dumps({"type": "choice", "id": "m2", "choice": "en"}))
     await ws.close()  # gone before the answers arrive
     again = await client.ws_connect(f"/chat/ws?token={token}")
-    texts = []
+    texts: list[str] = []
     while len(texts) < 3:
         frame = json.loads((await again.receive(timeout=10)).data)
         if frame["type"] == "message":
@@ -76,7 +78,7 @@ async def test_a_message_waits_for_a_user_who_is_away(client: TestClient) -> Non
     await again.close()
 
 
-async def test_page_and_embed_script(client: TestClient) -> None:
+async def test_page_and_embed_script(client: WebClient) -> None:
     page = await client.get("/")
     assert page.status == 200
     assert "Content-Security-Policy" in page.headers

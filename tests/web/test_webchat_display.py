@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page
 
 from bot.channels.labels import button_number
 from bot.server import Server
+from tests.clients import WebClient
 from tests.web.conftest import MARKS, bot_texts, phone, status_is, tap, write
 
 pytestmark = pytest.mark.slow
@@ -79,7 +80,7 @@ async def _page_language(page: Page) -> dict[str, str]:
     return {key: value.translate(MARKS) for key, value in shown.items()}
 
 
-async def test_the_chat_stays_right_to_left_after_a_french_letter(client: TestClient,
+async def test_the_chat_stays_right_to_left_after_a_french_letter(client: WebClient,
                                                                   browser: Browser) -> None:
     context, page = await phone(browser)
     await context.grant_permissions(["clipboard-read", "clipboard-write"],
@@ -138,7 +139,7 @@ async def test_the_chat_stays_right_to_left_after_a_french_letter(client: TestCl
     await context.close()
 
 
-async def test_the_page_speaks_the_language_chosen(relais: tuple[Server, TestClient],
+async def test_the_page_speaks_the_language_chosen(relais: tuple[Server, WebClient],
                                                    browser: Browser) -> None:
     server, client = relais
     for choice, expected in UI.items():
@@ -161,7 +162,7 @@ async def test_the_page_speaks_the_language_chosen(relais: tuple[Server, TestCli
         await context.close()
 
 
-async def test_before_a_choice_the_page_speaks_the_phone_language(client: TestClient,
+async def test_before_a_choice_the_page_speaks_the_phone_language(client: WebClient,
                                                                    browser: Browser) -> None:
     for phone_language, expected in (("ps-AF", UI["ps"]), ("fa-AF", UI["fa_af"]),
                                      ("de-DE", UI["fr"])):
@@ -173,7 +174,7 @@ async def test_before_a_choice_the_page_speaks_the_phone_language(client: TestCl
         await context.close()
 
 
-async def test_the_ccc_number_is_one_tap_to_call_link(client: TestClient,
+async def test_the_ccc_number_is_one_tap_to_call_link(client: WebClient,
                                                       browser: Browser) -> None:
     context, page = await phone(browser)
     await page.goto(str(client.make_url("/")))
@@ -196,7 +197,7 @@ async def test_the_ccc_number_is_one_tap_to_call_link(client: TestClient,
     await context.close()
 
 
-async def _stored_page(browser: Browser, client: TestClient,
+async def _stored_page(browser: Browser, client: WebClient,
                        history: list[dict[str, Any]]) -> tuple[Any, Page]:
     """A page opened on a conversation this browser kept (as after a reload)."""
     context, page = await phone(browser)
@@ -208,7 +209,7 @@ async def _stored_page(browser: Browser, client: TestClient,
     return context, page
 
 
-async def test_phone_numbers_in_messages_and_what_is_not_one(client: TestClient,
+async def test_phone_numbers_in_messages_and_what_is_not_one(client: WebClient,
                                                              browser: Browser) -> None:
     text = ("Appelez le 01 23 45 67 89 ou le +33 4 93 72 20 00. Numéro étranger : 0612345678. "
             "Le 12/03/2026, 225 €.")
@@ -222,13 +223,13 @@ async def test_phone_numbers_in_messages_and_what_is_not_one(client: TestClient,
     await context.close()
 
 
-async def test_which_french_messages_are_quoted_blocks(client: TestClient,
+async def test_which_french_messages_are_quoted_blocks(client: WebClient,
                                                        browser: Browser) -> None:
     """The page reads the user's language from the conversation: a French message right
     after one in the user's language is a block to copy; a change of language the user asked
     for (after their own tap) is followed."""
     dari = "\u200fاین پیام را کاپی کنید."
-    history = [
+    history: list[dict[str, Any]] = [
         {"from": "me", "id": "w0", "text": "دری"},
         {"from": "bot", "id": 1, "locale": "fa_AF", "text": dari, "choices": []},
         {"from": "bot", "id": 2, "locale": "fr", "text": "Bonjour,\nMerci.",
@@ -258,7 +259,7 @@ async def test_which_french_messages_are_quoted_blocks(client: TestClient,
 
 
 async def test_the_embed_button_speaks_the_site_then_the_user_language(
-        client: TestClient, browser: Browser) -> None:
+        client: WebClient, browser: Browser) -> None:
     """On an association's site in Arabic, the button is named in Arabic; once the person
     chooses Dari in the chat, the button and the frame are named in Dari."""
     embed = str(client.make_url("/chat/embed.js"))

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 from aiohttp import WSMsgType
-from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser
 
 from bot.channels.webchat import ERASED
 from bot.core.model import Inbound
 from bot.server import Server
+from tests.clients import WebClient
 from tests.web.conftest import MARKS, bot_texts, phone, status_is, tap, write
 
 pytestmark = pytest.mark.slow
@@ -54,7 +54,7 @@ async def _until_nothing_left(server: Server) -> None:
 
 
 async def test_delete_empties_the_page_the_browser_and_the_server(
-        relais: tuple[Server, TestClient], browser: Browser) -> None:
+        relais: tuple[Server, WebClient], browser: Browser) -> None:
     server, client = relais
     context, page = await phone(browser)
     await page.goto(str(client.make_url("/")))
@@ -92,7 +92,7 @@ async def test_delete_empties_the_page_the_browser_and_the_server(
 
 
 async def test_a_goodbye_that_waited_still_clears_the_browser(
-        relais: tuple[Server, TestClient], browser: Browser) -> None:
+        relais: tuple[Server, WebClient], browser: Browser) -> None:
     """The user confirmed and closed the page at once: the goodbye waits in the outbox, and
     the browser's copy is cleared when the page opens again."""
     server, client = relais
@@ -115,7 +115,7 @@ async def test_a_goodbye_that_waited_still_clears_the_browser(
     await context.close()
 
 
-async def test_the_socket_says_farewell_then_closes(relais: tuple[Server, TestClient]) -> None:
+async def test_the_socket_says_farewell_then_closes(relais: tuple[Server, WebClient]) -> None:
     server, client = relais
     ws = await client.ws_connect("/chat/ws?token=" + "d" * 32)
     for frame in ({"type": "text", "id": "m1", "text": "/start"},
