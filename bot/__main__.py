@@ -120,7 +120,7 @@ def _whatsapp_templates(out: str | None, check: bool) -> int:
     engine = build_engine(load_content(settings.flows_dir, settings.locales_dir),
                           settings.retention_months, settings.timezone)
     folder = Path(out) if out else settings.whatsapp_templates_dir
-    return templates_main(engine, folder, check)
+    return templates_main(engine.speaker, folder, check)
 
 
 if __name__ == "__main__":

@@ -19,13 +19,13 @@ from bot.core.contacts import Support
 from bot.core.definition import DefinitionError, FlowDef, parse_flow
 from bot.core.departements import parse_departements
 from bot.core.engine import Engine
-from bot.core.errors import Catalogue, extend_errors_flow, parse_catalogue
 from bot.core.exceptions import RelaisError
 from bot.core.i18n import Catalog, Translation, Translator
 from bot.core.ladder import Ladder, parse_ladder
 from bot.core.letters import parse_letters
 from bot.core.model import LOCALES, SOURCE_LOCALE
 from bot.core.office import OfficeHours
+from bot.core.problems import Catalogue, extend_errors_flow, parse_catalogue
 from bot.core.recognise import EMPTY_LEXICON, Lexicon, Recogniser
 from bot.core.registry import REGISTRY, Registry
 from bot.core.reminders import ReminderPolicy

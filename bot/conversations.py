@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from types import MappingProxyType
 
-from bot.core.engine import Engine, Turn, match_offered
+from bot.core.engine import Engine, Turn
 from bot.core.events import (
     CaseClosed,
     FlowFailed,
@@ -29,6 +29,7 @@ from bot.core.events import (
 )
 from bot.core.model import SOURCE_LOCALE, Choice, Inbound, InboundKind, MessageKind, Session
 from bot.core.text import fold
+from bot.core.understand import match_offered
 from bot.core.understanding import Understanding
 from bot.locks import UserLocks
 from bot.storage.base import AlreadyAnswered, Storage, Timer, Transaction, VersionConflict
@@ -212,9 +213,10 @@ def _last_message(turn: Turn) -> MessageCreated | None:
 
 def understanding_of(engine: Engine) -> Understanding:
     """The French names the caseworker reads, from the engine's content."""
-    titles = {} if engine.catalogue is None else {
-        pid: engine.translator.render(p.title, SOURCE_LOCALE).text
-        for pid, p in engine.catalogue.problems.items()}
+    speaker = engine.speaker
+    titles = {} if speaker.catalogue is None else {
+        pid: speaker.translator.render(p.title, SOURCE_LOCALE).text
+        for pid, p in speaker.catalogue.problems.items()}
     departements = {} if engine.support is None else {
         code: d.label for code, d in engine.support.departements.by_code.items()}
     return Understanding.of(engine.flows, titles, departements)

@@ -20,8 +20,9 @@ from bot.core.check import (
     mermaid,
 )
 from bot.core.definition import DefinitionError
-from bot.core.engine import ENTRY_POINTS, Engine
+from bot.core.engine import Engine
 from bot.core.model import LOCALES, SOURCE_LOCALE
+from bot.core.understand import ENTRY_POINTS
 from bot.settings import Settings
 
 

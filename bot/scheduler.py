@@ -64,7 +64,7 @@ class Scheduler:
         once, in the store's staging); the engine writes the text once per group (kind, date,
         language); the rows are copied inside the database. Reminders change no conversation
         state, so they need no turn of their own."""
-        engine = self.conversations.engine
+        speaker = self.conversations.engine.speaker
         sent = 0
         while True:
             async with self.storage.transaction() as tx:
@@ -72,7 +72,7 @@ class Scheduler:
                 groups = await tx.stage_due_reminders(until, self.bulk_batch)
                 texts = []
                 for group in groups:
-                    message = engine.reminder(group, now)
+                    message = speaker.reminder(group, now)
                     if message is not None:
                         texts.append(StagedText(
                             group.slot, group.planned, group.offset, group.locale, message.kind,

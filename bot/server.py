@@ -30,6 +30,7 @@ from bot.channels.whatsapp import WhatsAppChannel
 from bot.channels.whatsapp_templates import TemplateBook, TemplateError
 from bot.channels.whatsapp_webhook import WhatsAppWebhook
 from bot.clock import Clock, SystemClock
+from bot.core.handoff import canned_replies
 from bot.core.model import LOCALES, Inbound
 from bot.inbox import inbox_routes
 from bot.inbox.announce import Announcer
@@ -135,7 +136,7 @@ class Server:
             self.whatsapp.register(app)
         # The caseworkers' inbox: their replies run as turns of the user's conversation.
         inbox_routes(app, self.cases, self.runtime.conversations.staff,
-                     self.runtime.engine.canned_replies(), self.clock.now,
+                     canned_replies(self.runtime.engine.speaker), self.clock.now,
                      timezone=self.settings.timezone, live=self.live)
         app.cleanup_ctx.append(self._lifecycle)
         return app
@@ -218,7 +219,7 @@ class Server:
             return
         from bot.channels.telegram import register_commands
 
-        menus = {locale: self.runtime.engine.command_menu(locale) for locale in LOCALES}
+        menus = {locale: self.runtime.engine.speaker.command_menu(locale) for locale in LOCALES}
         try:
             await register_commands(self.bot, menus)
         except Exception:  # the menu is a convenience: a failure must not stop the server

@@ -19,9 +19,9 @@ import pytest
 
 from bot.content import Content, load_sources
 from bot.core.definition import FlowDef, StateDef, Text
-from bot.core.errors import Catalogue
 from bot.core.i18n import Translator
 from bot.core.model import LOCALES, SOURCE_LOCALE
+from bot.core.problems import Catalogue
 from bot.settings import Settings
 
 _MONTHS = ("janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|"

@@ -151,7 +151,7 @@ async def test_the_bulk_path_decides_who_is_reminded_and_renders_each_group(rt: 
     expected = set()
     for user in ("test:ok", "test:ar", "test:nolocale", "test:card"):
         locale, _, _, _, planned, offset, topic = people[user]
-        message = rt.conversations.engine.reminder(
+        message = rt.conversations.engine.speaker.reminder(
             ReminderGroup(topic, planned.isoformat(), offset, locale, 1), NOW)
         assert message is not None
         expected.add((user, message.locale, message.text))

@@ -22,11 +22,11 @@ from typing import Any
 from bot.channels.labels import shorten
 from bot.channels.whatsapp_templates import INDEX, LANGUAGES, display_value, template_name
 from bot.core.dates import show_date
-from bot.core.engine import Engine
 from bot.core.i18n import placeholders
 from bot.core.model import LOCALES
 from bot.core.params import COUNT_PARAMS, DATE_SLOTS, date_params, localise_counts
 from bot.core.reminders import BUTTONS, FOLLOWUP_BUTTONS, reminder_types
+from bot.core.speak import Speaker
 from bot.core.text import for_display
 
 COMMAND = "python -m bot whatsapp templates --out whatsapp/templates/"
@@ -55,17 +55,17 @@ def buttons_of(kind: str) -> tuple[tuple[str, str], ...]:
     return BUTTONS.get(slot) or (FOLLOWUP_BUTTONS if slot == "ladder" else ())
 
 
-def variable_names(engine: Engine, key: str) -> list[str]:
+def variable_names(speaker: Speaker, key: str) -> list[str]:
     """The placeholders of a reminder text that change from one user to the next (dates), in
     the order of the French text. Counts, the language's name and constants are written out."""
-    text = engine.named[key]
+    text = speaker.named[key]
     source = f"{text.source} {text.plural or ''}"
-    fixed = {*COUNT_PARAMS, "language", *engine.constants}
+    fixed = {*COUNT_PARAMS, "language", *speaker.constants}
     names = placeholders(text.source) | placeholders(text.plural or "")
     return sorted((n for n in names if n not in fixed), key=lambda n: source.find(f"{{{n}}}"))
 
 
-def _params(engine: Engine, kind: str, locale: str, variable: list[str]) -> dict[str, str]:
+def _params(speaker: Speaker, kind: str, locale: str, variable: list[str]) -> dict[str, str]:
     slot, _, offset = kind.partition(":")
     if slot in DATE_SLOTS:
         due_day = SAMPLE_END - timedelta(days=int(offset))
@@ -74,16 +74,16 @@ def _params(engine: Engine, kind: str, locale: str, variable: list[str]) -> dict
         params = date_params({}, locale, SAMPLE_CONTACT)
     for name in variable:
         params.setdefault(name, show_date(SAMPLE_CONTACT, locale))
-    return localise_counts({**engine.constants, **params}, locale)
+    return localise_counts({**speaker.constants, **params}, locale)
 
 
-def _localised(engine: Engine, kind: str, key: str, locale: str
+def _localised(speaker: Speaker, kind: str, key: str, locale: str
                ) -> tuple[dict[str, Any], list[str]] | str:
     """The template of a kind in one locale and its placeholder names, or why there is none."""
-    variable = variable_names(engine, key)
-    params = _params(engine, kind, locale, variable)
+    variable = variable_names(speaker, key)
+    params = _params(speaker, kind, locale, variable)
     sentinels = {name: _sentinel(i) for i, name in enumerate(variable)}
-    rendered = engine.translator.render(engine.named[key], locale, {**params, **sentinels})
+    rendered = speaker.translator.render(speaker.named[key], locale, {**params, **sentinels})
     if rendered.locale != locale:
         return f"no {locale} translation of {key} yet"
     body = for_display(rendered.text, locale)
@@ -94,7 +94,7 @@ def _localised(engine: Engine, kind: str, key: str, locale: str
         body = body.replace(sentinels[name], f"{{{{{number}}}}}")
     labels = []
     for _, label_key in buttons_of(kind):
-        label = engine.translator.render(engine.named[label_key], locale)
+        label = speaker.translator.render(speaker.named[label_key], locale)
         if label.locale != locale:
             return f"no {locale} translation of {label_key} yet"
         labels.append(shorten(for_display(label.text, locale), BUTTON_LIMIT))
@@ -111,7 +111,7 @@ def _localised(engine: Engine, kind: str, key: str, locale: str
     return template, order
 
 
-def generate(engine: Engine) -> Generated:
+def generate(speaker: Speaker) -> Generated:
     out = Generated()
     reminders: dict[str, Any] = {}
     for kind, key in reminder_types().items():
@@ -120,13 +120,13 @@ def generate(engine: Engine) -> Generated:
                                  "buttons": [b for b, _ in buttons_of(kind)],
                                  "templates": {}, "missing": {}}
         reminders[kind] = entry
-        if key not in engine.named or any(k not in engine.named for _, k in buttons_of(kind)):
+        if key not in speaker.named or any(k not in speaker.named for _, k in buttons_of(kind)):
             # A reminder kind announced before its text is written (reminders.py lists it).
             entry["missing"] = {locale: f"{key} is not in the flows yet" for locale in LOCALES}
             continue
-        entry["parameters"] = variable_names(engine, key)
+        entry["parameters"] = variable_names(speaker, key)
         for locale in LOCALES:
-            made = _localised(engine, kind, key, locale)
+            made = _localised(speaker, kind, key, locale)
             if isinstance(made, str):
                 entry["missing"][locale] = made
                 continue
@@ -167,8 +167,8 @@ def write(folder: Path, expected: dict[str, str]) -> None:
         (folder / name).write_text(text, encoding="utf-8")
 
 
-def main(engine: Engine, folder: Path, check: bool) -> int:
-    expected = expected_files(generate(engine))
+def main(speaker: Speaker, folder: Path, check: bool) -> int:
+    expected = expected_files(generate(speaker))
     if check:
         problems = differences(folder, expected)
         for problem in problems:

@@ -6,13 +6,17 @@ graph (every state reachable, none a dead end) and against the translations.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from bot.core.commands import CommandTable
 from bot.core.definition import FlowDef, StateDef, Target, Text
+from bot.core.handoff import HANDOFF_TEXTS
 from bot.core.i18n import placeholders
+from bot.core.navigate import HOME, START
+from bot.core.reminders import BUTTONS, FOLLOWUP_BUTTONS, FOLLOWUP_TEXTS, OFFSETS
+from bot.core.understand import ENTRY_POINTS, UNDERSTANDING_TEXTS
 
 
 @dataclass
@@ -181,3 +185,42 @@ def _edge(flow: FlowDef, source: str, dest: Target | None, label: str,
         foreign[node] = f"{dest.flow}.{dest.state}"
         return f"    {source} --> {node}: {label}"
     return f"    {source} --> {dest.state}: {label}"
+
+
+#: Texts the engine itself says, by key. The flows must define them (`texts:` sections).
+ENGINE_TEXTS = (
+    "system.not_understood",
+    "system.stale_choice",
+    "system.empty_message",
+    "system.long_message",
+    "system.only_symbols",
+    "system.photo_unsupported",
+    "system.photo_unreadable",
+    "system.media_unsupported",
+    "system.unknown_command",
+    "system.apology",
+    "system.step",
+    "system.secret_received",
+    "safety.payment_warning",
+)
+
+
+def engine_needs(flows: Mapping[str, FlowDef], named: Collection[str], commands: CommandTable,
+                 *, recognising: bool, support: bool) -> list[str]:
+    """What the engine needs from the content and the content lacks: the texts it says itself
+    (those of a handoff, of first contact, of the reminders...) and the states it jumps to.
+    `recognising`: with a recogniser (the problem flow is needed only then)."""
+    reminder_texts = {k for texts in OFFSETS.values() for k in texts.values()}
+    reminder_texts |= {label for buttons in BUTTONS.values() for _, label in buttons}
+    if support:
+        reminder_texts |= {*FOLLOWUP_TEXTS.values(), *(k for _, k in FOLLOWUP_BUTTONS)}
+    needed = (*ENGINE_TEXTS, *(HANDOFF_TEXTS if "handoff" in flows else ()),
+              *(UNDERSTANDING_TEXTS if recognising else ()))
+    missing = [k for k in (*needed, *sorted(reminder_texts)) if k not in named]
+    entry = ENTRY_POINTS if recognising else (HOME, START)
+    for target in (*entry, *(c.goto for c in commands.commands.values()),
+                   *(b.goto for b in commands.buttons.values())):
+        flow = target.flow or ""
+        if flow not in flows or target.state not in flows[flow].states:
+            missing.append(f"{target.flow}.{target.state}")
+    return missing

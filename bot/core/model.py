@@ -1,4 +1,19 @@
-"""The values a conversation turn works on: who speaks, what they sent, what we remember."""
+"""The values a conversation turn works on: who speaks, what they sent, what we remember.
+
+Words the code uses throughout, spelled out once:
+
+- **API**: the *attestation de prolongation d'instruction*, the temporary document ANEF issues
+  while a residence card is being decided. `api_end` (a slot) is the end date printed on it;
+  nothing named `api` in the code means a programming interface, except where it names
+  Telegram's or Meta's (`telegram_api_base`, `whatsapp_api_base`, `bot/channels/graph.py`).
+- **Problem**: a known ANEF failure the person reports (flows/knowledge/errors.yaml,
+  `bot/core/problems.py`), recognised in their words or screenshot (`bot/core/recognise.py`).
+  Older names stay where they are stored or translated, and so cannot change without
+  migrating data and catalogues: the `errors` flow and its `errors.*` text keys, the session's
+  `diagnosis` scratch value, the `problem_recognised` event's `error` field, and the
+  recogniser's `Recognition.error`.
+- **Case**: a conversation handed to a caseworker of the association (`bot/core/handoff.py`).
+"""
 
 from __future__ import annotations
 

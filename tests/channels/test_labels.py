@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.channels.labels import button_number, numbered_label
-from bot.core.engine import match_offered
 from bot.core.model import Choice
 from bot.core.text import FSI, PDI, RLM
+from bot.core.understand import match_offered
 
 
 def test_numbers_are_in_the_digits_the_language_counts_with() -> None:

@@ -47,7 +47,7 @@ def index(folder: Path) -> dict[str, Any]:
 def test_the_committed_templates_are_the_generated_ones(engine: Engine, folder: Path) -> None:
     # From whatever reminder_types() and the flows say now: a changed reminder text, or a new
     # kind, fails here until the templates are regenerated.
-    problems = differences(folder, expected_files(generate(engine)))
+    problems = differences(folder, expected_files(generate(engine.speaker)))
     assert problems == [], f"run {COMMAND}"
 
 
@@ -134,7 +134,7 @@ def test_a_filled_template_says_what_the_free_text_reminder_says(
     for kind in (k for k in reminder_types() if k.startswith(("api_end:", "card_end:"))):
         offset = int(kind.partition(":")[2])
         due_day = datetime.combine(end - timedelta(days=offset), time(10), tzinfo=PARIS)
-        message = engine.reminder(_due_reminder(kind, locale, end), due_day)
+        message = engine.speaker.reminder(_due_reminder(kind, locale, end), due_day)
         assert message is not None
         assert message.template == kind
         template = book.reminders[kind]
@@ -154,7 +154,7 @@ def test_a_fallback_template_shows_its_dates_in_its_own_language(engine: Engine,
     book = TemplateBook.load(folder)
     end = date(2027, 5, 20)
     due = datetime.combine(end - timedelta(days=120), time(10), tzinfo=PARIS)
-    message = engine.reminder(_due_reminder("card_end:120", "fa_AF", end), due)
+    message = engine.speaker.reminder(_due_reminder("card_end:120", "fa_AF", end), due)
     assert message is not None
     assert "(" in message.template_params[0]  # Dari shows the Solar Hijri date too
     french = book.choose("card_end:120", "ps", None, approved={"fr", "fa_AF"})

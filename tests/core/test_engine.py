@@ -4,7 +4,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core.engine import Engine, match_offered
+from bot.core.engine import Engine
 from bot.core.events import (
     ConsentRecorded,
     FlowFailed,
@@ -17,6 +17,7 @@ from bot.core.events import (
 )
 from bot.core.model import LOCALES, Choice, InboundKind, Session
 from bot.core.text import RLM
+from bot.core.understand import match_offered
 from tests.core.helpers import NOW, Convo, last_message, of_type, texts
 
 LOCALE_BUTTON = {"fr": "fr", "fa_AF": "fa_af", "ps": "ps", "ar": "ar", "en": "en"}

@@ -18,6 +18,7 @@ from bot.core.events import (
     OrganisationChosen,
     RelayedToCaseworker,
 )
+from bot.core.handoff import canned_replies
 from bot.core.model import Inbound, InboundKind, MessageKind
 from bot.core.office import OfficeHours
 from bot.core.summary import title_of
@@ -156,7 +157,7 @@ def test_closing_brings_the_user_back_to_the_assistant(engine: Engine) -> None:
 
 
 def test_the_canned_replies_are_listed_for_the_inbox(engine: Engine) -> None:
-    canned = dict(engine.canned_replies())
+    canned = dict(canned_replies(engine.speaker))
     assert "screenshot" in canned
     assert canned["screenshot"].startswith("Pouvez-vous")
 

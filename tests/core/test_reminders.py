@@ -73,7 +73,7 @@ AT = datetime(2026, 5, 8, 8, 0, tzinfo=UTC)
 
 
 def test_a_reminder_in_the_users_language_with_its_buttons(engine: Engine) -> None:
-    message = engine.reminder(_due(), AT)
+    message = engine.speaker.reminder(_due(), AT)
     assert message is not None
     assert message.kind is MessageKind.REMINDER
     assert message.locale == "ps"
@@ -85,15 +85,15 @@ def test_a_reminder_in_the_users_language_with_its_buttons(engine: Engine) -> No
 def test_no_text_for_an_offset_nobody_planned(engine: Engine) -> None:
     # Who may still be reminded is decided by the store's staging (tests/test_scheduler.py);
     # the engine only says nothing when no text exists for that kind of reminder.
-    assert engine.reminder(_due(offset=5), AT) is None
+    assert engine.speaker.reminder(_due(offset=5), AT) is None
 
 
 @pytest.mark.parametrize("locale", ["fr", "fa_AF", "ps", "ar", "en"])
 def test_plural_forms_in_every_locale(engine: Engine, locale: str) -> None:
-    text = engine.named["reminders.api_before"]
+    text = engine.speaker.named["reminders.api_before"]
     shown = {}
     for days in (1, 2, 3, 11, 100):
-        rendered = engine.translator.render(text, locale, {"api_end": "[date]",
+        rendered = engine.speaker.translator.render(text, locale, {"api_end": "[date]",
                                                            "api_end_days": str(days)})
         assert rendered.locale == locale
         assert str(days) in rendered.text

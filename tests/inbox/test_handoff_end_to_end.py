@@ -47,7 +47,7 @@ async def test_a_caseworker_answers_a_pashto_speaker_from_the_inbox(
         served: tuple[Server, WebClient], tmp_path: Path) -> None:
     assert shutil.which(CHROMIUM), "scripts/install-system-packages.sh installs chromium"
     server, client = served
-    engine = server.runtime.engine
+    speaker = server.runtime.engine.speaker
     store = CaseStore(server.runtime.storage)
     org = await organisation(store, "Cimade Nice")
     other = await organisation(store, "Autre association")
@@ -55,7 +55,7 @@ async def test_a_caseworker_answers_a_pashto_speaker_from_the_inbox(
 
     def pashto(key: str) -> str:
         # As shown: Latin runs isolated, each line marked right to left.
-        shown = for_display(engine.translator.render(engine.named_or_state_text(key), "ps").text,
+        shown = for_display(speaker.translator.render(speaker.named_or_state_text(key), "ps").text,
                             "ps")
         return shown.lstrip("\u200f")
 

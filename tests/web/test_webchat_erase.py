@@ -69,7 +69,7 @@ async def test_delete_empties_the_page_the_browser_and_the_server(
 
     # The page: only the goodbye, in Dari, right to left.
     engine = server.runtime.engine
-    goodbye = engine.translator.render(engine.flows["system"].states["deleted"].say[0],
+    goodbye = engine.speaker.translator.render(engine.flows["system"].states["deleted"].say[0],
                                        "fa_AF").text
     assert await bot_texts(page) == [goodbye.translate(MARKS)]
     assert await page.locator(".bubble").count() == 1
