@@ -513,6 +513,7 @@ def test_a_vague_report_is_asked_to_say_more(engine: Engine, locale: str, vague:
     c = Convo(engine)
     turn = c.send(vague)
     assert of_type(turn, LocaleChanged) == [LocaleChanged(locale)]
+    assert c.session is not None
     assert (c.session.flow, c.session.state) == ("errors", "describe")
 
 
