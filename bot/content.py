@@ -15,14 +15,14 @@ import yaml
 from babel.messages.mofile import read_mo
 
 from bot.core.commands import CommandTable, parse_commands
-from bot.core.contacts import Support
 from bot.core.definition import DefinitionError, FlowDef, parse_flow
-from bot.core.departements import parse_departements
 from bot.core.engine import Engine
 from bot.core.exceptions import RelaisError
 from bot.core.i18n import Catalog, Translation, Translator
-from bot.core.ladder import Ladder, parse_ladder
-from bot.core.letters import parse_letters
+from bot.core.ladder.contacts import Support
+from bot.core.ladder.departements import parse_departements
+from bot.core.ladder.letters import parse_letters
+from bot.core.ladder.rules import Ladder, parse_ladder
 from bot.core.model import LOCALES, SOURCE_LOCALE
 from bot.core.office import OfficeHours
 from bot.core.problems import Catalogue, extend_errors_flow, parse_catalogue

@@ -16,7 +16,7 @@ from datetime import date
 
 from bot.content import load_ladder
 from bot.core.exceptions import RelaisError
-from bot.core.ladder import Contact, advise
+from bot.core.ladder.rules import Contact, advise
 from bot.settings import Settings
 
 

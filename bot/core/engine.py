@@ -16,7 +16,6 @@ from datetime import UTC, datetime, tzinfo
 
 from bot.core import actions as _actions  # noqa: F401  (fills the registry)
 from bot.core import conditions as _conditions  # noqa: F401  (fills the registry)
-from bot.core import contacts
 from bot.core import inputs as _inputs  # noqa: F401  (fills the registry)
 from bot.core.check import engine_needs
 from bot.core.commands import CommandCall, CommandTable
@@ -24,6 +23,7 @@ from bot.core.definition import DefinitionError, FlowDef
 from bot.core.events import Event, FlowFailed, MessageCreated, OrganisationChosen
 from bot.core.handoff import Handoff
 from bot.core.i18n import Catalog
+from bot.core.ladder import contacts
 from bot.core.langdetect import guess_locale
 from bot.core.model import Inbound, InboundKind, Session
 from bot.core.navigate import START, Navigator

@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from bot.core import contacts
 from bot.core.definition import FlowDef
 from bot.core.events import CaseClosed, MessageCreated, RelayedToCaseworker
+from bot.core.ladder import contacts
 from bot.core.model import SOURCE_LOCALE, MessageKind
 from bot.core.navigate import Navigator
 from bot.core.problems import Catalogue

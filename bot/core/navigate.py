@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.core import contacts
 from bot.core.definition import FlowDef, StateDef, Target
 from bot.core.events import InputRejected
 from bot.core.exceptions import RelaisError
 from bot.core.i18n import placeholders
+from bot.core.ladder import contacts
 from bot.core.machine import CompiledFlow, compile_flows, fire
 from bot.core.params import text_params
 from bot.core.registry import Registry, TurnContext

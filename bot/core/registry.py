@@ -55,7 +55,8 @@ class TurnContext:
     near: Callable[[Recognition], bool] = lambda _: False  # set by the engine
     tz: tzinfo = UTC  # the association's zone (set by the engine)
     reminder_policy: ReminderPolicy = field(default_factory=ReminderPolicy)
-    support: Any = None  # bot.core.contacts.Support, set by the engine (kept untyped: no cycle)
+    #: bot.core.ladder.contacts.Support, set by the engine (kept untyped: no import cycle).
+    support: Any = None
     reminders_out: list[ReminderRequest] = field(default_factory=list)  # from timer handlers
     #: The French case summary for a handoff, given its reason (set by the engine).
     summarise: Callable[[str], str] | None = None

@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from bot.core.contacts import SLOT, parse_contacts, session_advice
 from bot.core.dates import days_between, french
-from bot.core.ladder import Advice, Ladder
-from bot.core.letters import Letters
+from bot.core.ladder.contacts import SLOT, parse_contacts, session_advice
+from bot.core.ladder.letters import Letters
+from bot.core.ladder.rules import Advice, Ladder
 from bot.core.model import Session
 
 LANGUAGES = {"fr": "français", "fa_AF": "dari", "ps": "pachto", "ar": "arabe", "en": "anglais"}
@@ -104,7 +104,7 @@ def title_of(summary: str, reason: str) -> str:
     return REASON_TITLES.get(reason, GENERIC_TITLE)
 
 
-#: What the person said of their API when they had no date (bot.core.contacts, `api_said`).
+#: What the person said of their API when they had no date (bot.core.ladder.contacts, `api_said`).
 API_SAID = {"expired": "expirée", "soon": "finit dans moins de 15 jours",
             "later": "finit dans plus de 15 jours"}
 

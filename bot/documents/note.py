@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from bot.core.dates import show_date
-from bot.core.departements import Departement
+from bot.core.ladder.departements import Departement
 
 KINDS = ("note", "complaint")
 ORGANISATIONS = ("employer", "caf", "cpam", "france_travail", "bank", "landlord", "other")

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from bot.core.contacts import SLOT as CONTACTS
-from bot.core.contacts import parse_contacts
 from bot.core.events import Event, ProblemRecognised
+from bot.core.ladder.contacts import SLOT as CONTACTS
+from bot.core.ladder.contacts import parse_contacts
 from bot.core.model import Session
 
 KINDS = ("problem", "contact", "answer", "api_renewed", "without_document")

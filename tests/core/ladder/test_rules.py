@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bot.core.definition import DefinitionError
 from bot.core.holidays import add_working_days, easter, holidays, is_working_day
-from bot.core.ladder import API_SAID, Contact, Ladder, advise, parse_ladder
+from bot.core.ladder.rules import API_SAID, Contact, Ladder, advise, parse_ladder
 from bot.settings import ROOT
 
 LADDER: Ladder = parse_ladder(yaml.safe_load(

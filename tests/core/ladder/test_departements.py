@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from bot.core.definition import DefinitionError
-from bot.core.departements import Departements, parse_departements
+from bot.core.ladder.departements import Departements, parse_departements
 
-KNOWLEDGE = Path(__file__).resolve().parents[2] / "flows" / "knowledge"
+KNOWLEDGE = Path(__file__).resolve().parents[3] / "flows" / "knowledge"
 DOCUMENT = yaml.safe_load((KNOWLEDGE / "departements.yaml").read_text(encoding="utf-8"))
 DEPARTEMENTS: Departements = parse_departements(DOCUMENT)
 SOURCES = set(yaml.safe_load((KNOWLEDGE / "sources.yaml").read_text(encoding="utf-8"))

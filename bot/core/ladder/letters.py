@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.core.dates import show_date
 from bot.core.definition import DefinitionError
-from bot.core.ladder import Contact
+from bot.core.ladder.rules import Contact
 
 PLACEHOLDERS = ("{facts}", "{basis}", "{ask}", "{subject}", "{intro}")
 #: The problem of an API of 3 months instead of 6 (flows/knowledge/errors.yaml).

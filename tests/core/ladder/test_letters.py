@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 from bot.core.definition import DefinitionError
-from bot.core.ladder import Contact
-from bot.core.letters import LetterFacts, Letters, parse_letters
+from bot.core.ladder.letters import LetterFacts, Letters, parse_letters
+from bot.core.ladder.rules import Contact
 
-KNOWLEDGE = Path(__file__).resolve().parents[2] / "flows" / "knowledge"
+KNOWLEDGE = Path(__file__).resolve().parents[3] / "flows" / "knowledge"
 STEPS = ["personal_space", "ccc", "prefecture", "appointment", "defenseur_des_droits", "court"]
 DOCUMENT = yaml.safe_load((KNOWLEDGE / "letters.yaml").read_text(encoding="utf-8"))
 LETTERS: Letters = parse_letters(DOCUMENT, STEPS)

@@ -343,7 +343,7 @@ def test_without_consent_the_answer_serves_its_turn_only(engine: Engine) -> None
 def test_later_is_trusted_only_on_the_day_it_was_said() -> None:
     from datetime import date
 
-    from bot.core.contacts import said_today
+    from bot.core.ladder.contacts import said_today
     assert said_today("later 2026-03-02", date(2026, 3, 2)) == "later"
     assert said_today("later 2026-03-01", date(2026, 3, 2)) is None
     assert said_today("expired 2026-01-10", date(2026, 3, 2)) == "expired"
@@ -393,7 +393,7 @@ def test_ladder_texts_in_right_to_left_languages_use_the_arabic_comma(locale: st
 
     from babel.messages.pofile import read_po
 
-    po = Path(__file__).resolve().parents[2] / "locales" / locale / "LC_MESSAGES" / "messages.po"
+    po = Path(__file__).resolve().parents[3] / "locales" / locale / "LC_MESSAGES" / "messages.po"
     with po.open("rb") as handle:
         catalog = read_po(handle)
     ladder = [m for m in catalog if m.context and m.string
