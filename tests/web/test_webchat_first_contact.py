@@ -9,10 +9,10 @@ import json
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, Page
 
 from bot.server import Server
+from tests.clients import WebClient
 from tests.web.conftest import MARKS, phone
 
 pytestmark = pytest.mark.slow
@@ -37,7 +37,7 @@ async def _kept(page: Page) -> list[dict[str, Any]]:
 @pytest.mark.parametrize(("text", "locale", "lang", "placeholder", "problem"), FIRST_MESSAGES,
                          ids=[m[1] for m in FIRST_MESSAGES])
 async def test_a_first_message_is_answered_in_its_language(
-        relais: tuple[Server, TestClient], browser: Browser, text: str, locale: str,
+        relais: tuple[Server, WebClient], browser: Browser, text: str, locale: str,
         lang: str, placeholder: str, problem: str) -> None:
     server, client = relais
     context, page = await phone(browser, locale="fr-FR")  # a phone set to French
@@ -62,9 +62,9 @@ async def test_a_first_message_is_answered_in_its_language(
         assert await bubbles.nth(index).get_attribute("dir") == "rtl"
 
     # About what they wrote: the problem it describes is offered, by name or as a button.
-    engine = server.runtime.engine
-    assert engine.catalogue is not None
-    title = engine.translator.render(engine.catalogue.problems[problem].title, locale).text
+    speaker = server.runtime.engine.speaker
+    assert speaker.catalogue is not None
+    title = speaker.translator.render(speaker.catalogue.problems[problem].title, locale).text
     last = answers[-1]
     offered = {choice["id"] for choice in last["choices"]}
     assert problem in offered or title.translate(MARKS) in last["text"].translate(MARKS), (
