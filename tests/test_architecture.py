@@ -12,6 +12,7 @@ import ast
 import importlib
 import inspect
 import pkgutil
+import re
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,24 @@ def test_channels_do_not_import_storage(path: Path) -> None:
         assert not module.startswith("bot.storage"), f"channels/{path.name} imports {module}"
 
 
+#: What the caseworker inbox may use of storage: the interface and the stores, not a backend.
+INBOX_MAY_IMPORT_FROM_STORAGE = {"bot.storage.base", "bot.storage.cases", "bot.storage.staff",
+                                 "bot.storage.organisations"}
+SQL = re.compile(r"\b(SELECT|INSERT INTO|UPDATE|DELETE FROM)\b[^\n]*\b(FROM|SET|VALUES|WHERE)\b")
+
+
+@pytest.mark.parametrize("path", sorted((BOT / "inbox").rglob("*.py")), ids=lambda p: p.name)
+def test_the_inbox_goes_through_the_store(path: Path) -> None:
+    """The inbox's pages ask the stores (cases, staff accounts); no SQL of their own, no
+    database driver, no backend: the same inbox then runs on every backend."""
+    source = path.read_text(encoding="utf-8")
+    for module in _imports(ast.parse(source)):
+        assert module not in ("aiosqlite", "sqlite3"), f"inbox/{path.name} imports {module}"
+        if module.startswith("bot.storage"):
+            assert module in INBOX_MAY_IMPORT_FROM_STORAGE, f"inbox/{path.name} imports {module}"
+    assert not SQL.search(source), f"inbox/{path.name} writes SQL: move it into a store"
+
+
 def _project_exceptions() -> list[type[BaseException]]:
     found = []
     for info in pkgutil.walk_packages(bot.__path__, "bot."):
@@ -118,5 +137,7 @@ def test_the_checker_catches_a_violation(tmp_path: Path) -> None:
     assert "aiosqlite" in _imports(bad)
     for impure in ("aiosqlite", "uuid", "yaml", "bot.inbox", "bot.content", "os.path"):
         assert not _core_may_import(impure)
+    assert SQL.search('await db.execute("SELECT id FROM cases WHERE org_id = ?")')
+    assert not SQL.search("Select the case you want to answer")
     calls = [_dotted(n.func) for n in ast.walk(bad) if isinstance(n, ast.Call)]
     assert "datetime.now" in calls

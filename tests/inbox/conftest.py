@@ -14,10 +14,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.clock import ManualClock
 from bot.inbox import inbox_routes
-from bot.inbox.accounts import Accounts, Caseworker
+from bot.inbox.accounts import Accounts
 from bot.inbox.passwords import hash_password
 from bot.storage.cases import CaseStore, Organisation
 from bot.storage.sqlite import SQLiteStorage
+from bot.storage.staff import Caseworker
 from tests.clients import WebClient
 from tests.conftest import NOW
 
@@ -77,8 +78,8 @@ async def worker(store: CaseStore, org: Organisation, email: str, *, admin: bool
     if password is None:
         return made, one_time
     async with store.storage.transaction() as tx:
-        await tx.db.execute("UPDATE caseworkers SET password_hash = ?, must_change_password = 0 "
-                            "WHERE id = ?", (hash_password(password), made.id))
+        await tx.run("UPDATE caseworkers SET password_hash = ?, must_change_password = 0 "
+                     "WHERE id = ?", hash_password(password), made.id)
     return made, password
 
 
@@ -114,8 +115,7 @@ async def csrf(client: WebClient, path: str = "/inbox/") -> str:
 
 
 async def case_row(store: CaseStore, case_id: int) -> tuple[str, int | None]:
-    async with store.storage.transaction() as tx, tx.db.execute(
-            "SELECT status, assigned_to FROM cases WHERE id = ?", (case_id,)) as cursor:
-        row = await cursor.fetchone()
+    async with store.storage.transaction() as tx:
+        row = await tx.one("SELECT status, assigned_to FROM cases WHERE id = ?", case_id)
     assert row is not None
     return row[0], row[1]

@@ -209,8 +209,8 @@ async def test_an_admin_adds_a_caseworker_and_reads_the_audit_log(
     assert "a consulté" in log
     assert "a créé le compte de" in log
     # The log holds ids only: nothing in it names the user.
-    async with store.storage.transaction() as tx, tx.db.execute("PRAGMA table_info(audit)") as c:
-        columns = {row[1] for row in await c.fetchall()}
+    async with store.storage.transaction() as tx:
+        columns = {row[1] for row in await tx.all("PRAGMA table_info(audit)")}
     assert columns == {"id", "at", "org_id", "caseworker_id", "action", "case_id", "target_id"}
 
 

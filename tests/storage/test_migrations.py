@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.model import Session
+from bot.storage import rows as row_formats
 from bot.storage.cases import CaseStore
 from bot.storage.sqlite import SQLiteStorage, connection
 from tests.conftest import NOW
@@ -15,7 +16,7 @@ from tests.conftest import NOW
 
 async def test_session_facts_are_filled_from_the_sessions_already_there(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    every = connection.migrations()
+    every = row_formats.migrations()
     monkeypatch.setattr(connection, "migrations", lambda: [m for m in every if m[0] < 6])
     old = SQLiteStorage(tmp_path / "old.sqlite3")
     await old.open()
@@ -37,7 +38,7 @@ async def test_session_facts_are_filled_from_the_sessions_already_there(
 
 async def test_cases_keep_their_rows_when_they_may_wait_for_an_organisation(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    every = connection.migrations()
+    every = row_formats.migrations()
     monkeypatch.setattr(connection, "migrations", lambda: [m for m in every if m[0] < 7])
     old = SQLiteStorage(tmp_path / "old.sqlite3")
     await old.open()
