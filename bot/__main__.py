@@ -17,6 +17,7 @@ OWN_PARSERS = {
     "caseworker": "caseworker accounts: add, reset, list",
     "org": "organisations: list, default",
     "cases": "open cases: list",
+    "db": "the database: migrate, copy SQLite to PostgreSQL, backup",
 }
 
 
@@ -68,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     if raw and raw[0] == "caseworker":  # its own parser: `python -m bot caseworker --help`
         from bot.caseworker_cli import main as caseworker_main
         return caseworker_main(raw[1:])
+    if raw and raw[0] == "db":  # its own parser: `python -m bot db --help`
+        from bot.db_cli import main as db_main
+        return db_main(raw[1:])
     if raw and raw[0] in OWN_PARSERS:
         from bot.admin_cli import main as admin_main
         return admin_main(raw[0], raw[1:])

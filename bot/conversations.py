@@ -71,6 +71,8 @@ class Conversations:
         moment (storage/group_commit.py). The user's lock keeps their own turns in order; the
         session's version and the message id settle a race with another process, or a
         message delivered twice."""
+        if self.storage.locks_users:
+            return await self._handle_locked(inbound, now)
         async with self.locks.hold(inbound.user):
             for attempt in range(MAX_ATTEMPTS):
                 fresh, session = await self.storage.load_turn(inbound.user, inbound.message_id)
@@ -89,6 +91,24 @@ class Conversations:
                     if attempt == MAX_ATTEMPTS - 1:
                         raise
         self._committed_turn(inbound, turn)
+        return Outcome.ACCEPTED
+
+    async def _handle_locked(self, inbound: Inbound, now: datetime) -> Outcome:
+        """A backend shared by several instances (PostgreSQL): the turn reads, runs and
+        writes inside one transaction that holds the user's lock in the database (taken by
+        `claim_inbound`), so another instance's turn for the same person waits for this one
+        and starts from what it saved. The version check stays as a last guard."""
+        async with self.locks.hold(inbound.user):
+            try:
+                async with self.storage.transaction() as tx:
+                    await tx.claim_inbound(inbound.user, inbound.message_id, now)
+                    session = await tx.load_session(inbound.user)
+                    turn = self.engine.step(session, inbound, now)
+                    await tx.touch_user(inbound.user, now)
+                    await self._apply(tx, inbound, session, turn, now)
+            except AlreadyAnswered:
+                return Outcome.DUPLICATE
+        self._on_committed()
         return Outcome.ACCEPTED
 
     async def staff(self, user: str, action: str, text: str, canned: str,

@@ -20,6 +20,7 @@ from bot.core.reminders import ReminderPolicy
 from bot.scheduler import Retention, Scheduler
 from bot.sender import RateLimit, Sender
 from bot.settings import Settings
+from bot.storage.choose import open_storage
 from bot.storage.sqlite import SQLiteStorage
 
 
@@ -51,9 +52,7 @@ class Runtime:
         """`engine`: one already built from these settings (`engine_for`), shared by runs that
         would otherwise each load and compile the same content (the golden tests)."""
         engine = engine or engine_for(settings, registry)
-        storage = SQLiteStorage(database or settings.database_path,
-                                synchronous=settings.sqlite_synchronous,
-                                default_org=settings.default_organisation)
+        storage = open_storage(settings, database)
         sender = Sender(storage, channels, clock, limits=limits)
         watchers: list[Callable[[], None]] = []
 
@@ -69,8 +68,12 @@ class Runtime:
         return cls(storage, engine, conversations, sender, scheduler, watchers)
 
     async def start(self) -> int:
-        """Open the database; return how many messages a crash left uncertain."""
+        """Open the database; return how many messages a crash left uncertain. With several
+        instances on one database, the elected sender recovers them when it is elected
+        (bot/server.py), not every instance at its start."""
         await self.storage.open()
+        if self.storage.locks_users:
+            return 0
         return await self.storage.recover_in_flight()
 
     async def close(self) -> None:

@@ -56,6 +56,8 @@ RUNTIME = web.AppKey("runtime", Runtime)
 #: Telegram's limit for a group chat (PLATFORMS.md): the assistant is meant for one-to-one
 #: chats, but an association may add it to a group.
 TELEGRAM_GROUP_PER_MINUTE = 20
+#: Seconds between two tries of an instance that does not lead to take over (PostgreSQL).
+LEAD_RETRY = 5.0
 CLOCK = web.AppKey("clock", Clock)
 
 
@@ -164,11 +166,11 @@ class Server:
         if uncertain:
             log.warning("%d messages were being sent when the process stopped; not resent",
                         uncertain)
-        await self._start_telegram()
         await self._check_organisations()
-        self.tasks.append(asyncio.create_task(self.runtime.sender.run(self.stop)))
-        self.tasks.append(asyncio.create_task(self.runtime.scheduler.run(self.stop)))
-        self.tasks.append(asyncio.create_task(self.announcer.run(self.stop, self.live)))
+        if await self.runtime.storage.lead():
+            await self._start_leading()
+        else:
+            self.tasks.append(asyncio.create_task(self._lead()))
         log.info("started (channels: %s; e-mail to caseworkers: %s)",
                  ", ".join(sorted(self.channels)), "on" if self.announcer.mailer else "off")
         # What start-up loaded (flows, texts, the recogniser's vectors: most of the heap) lives
@@ -194,6 +196,29 @@ class Server:
             await self.graph.close()
         await self.runtime.close()
         log.info("stopped")
+
+    async def _lead(self) -> None:
+        """Several instances on one database (PostgreSQL): one of them, elected, sends the
+        outbox (so Telegram's and WhatsApp's rate limits hold across instances, counted in one
+        place), runs the scheduler, announces cases and polls Telegram; every instance takes
+        webhooks and web chat messages and writes their turns. When the leader stops, another
+        instance takes over within LEAD_RETRY seconds. One process always leads."""
+        while not await self.runtime.storage.lead():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), LEAD_RETRY)
+            if self.stop.is_set():
+                return
+        await self._start_leading()
+
+    async def _start_leading(self) -> None:
+        if self.runtime.storage.locks_users:
+            uncertain = await self.runtime.storage.recover_in_flight()
+            log.info("elected to send, schedule and poll (%d messages left uncertain)",
+                     uncertain)
+        await self._start_telegram()
+        self.tasks.append(asyncio.create_task(self.runtime.sender.run(self.stop)))
+        self.tasks.append(asyncio.create_task(self.runtime.scheduler.run(self.stop)))
+        self.tasks.append(asyncio.create_task(self.announcer.run(self.stop, self.live)))
 
     def _today(self) -> date:
         return self.clock.now().astimezone(self.settings.timezone).date()

@@ -82,6 +82,14 @@ def _secret(raw: str) -> Secret:
     return Secret(raw.strip())
 
 
+def _database_url(raw: str) -> Secret:
+    """A PostgreSQL URL or nothing; kept secret (it may hold a password)."""
+    url = raw.strip()
+    if url and not url.startswith(("postgresql://", "postgres://")):
+        raise ValueError("a PostgreSQL URL starts with postgresql://")
+    return Secret(url)
+
+
 def _url(raw: str) -> str:
     value = raw.strip().rstrip("/")
     if value and not value.startswith(("http://", "https://")):
@@ -149,6 +157,9 @@ class Spec:
 SPECS: dict[str, Spec] = {
     "DATABASE_PATH": Spec(_path, "var/relais.sqlite3",
                           "SQLite database file (created with its folder if missing)."),
+    "DATABASE_URL": Spec(_database_url, "",
+                         "PostgreSQL (postgresql://user:password@host/db) for several "
+                         "instances on one database; empty: SQLite at DATABASE_PATH."),
     "SQLITE_SYNCHRONOUS": Spec(_choice("FULL", "NORMAL"), "FULL",
                                "FULL survives power loss; NORMAL is faster and survives crashes."),
     "RETENTION_MONTHS": Spec(_positive_int, "12",
@@ -223,6 +234,7 @@ SPECS: dict[str, Spec] = {
 @dataclass(frozen=True)
 class Settings:
     database_path: Path
+    database_url: Secret
     sqlite_synchronous: str
     retention_months: int
     timezone: ZoneInfo

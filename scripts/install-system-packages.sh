@@ -3,10 +3,12 @@
 # French, English, Arabic, Persian (for Dari) and Pashto data, fonts for the generated test
 # screenshots and for Arabic script, and chromium for the web chat's browser tests. Run as
 # root on Debian or Ubuntu. poppler-utils (pdftotext, pdftoppm) lets the tests read and render
-# the PDF documents; does nothing when all are present.
+# the PDF documents; postgresql gives the tests a real PostgreSQL server (started by them in a
+# temporary folder as an unprivileged user, never as a system service); does nothing when all
+# are present.
 set -euo pipefail
 packages=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng tesseract-ocr-ara tesseract-ocr-fas
-          tesseract-ocr-pus fonts-dejavu-core fonts-noto-core chromium poppler-utils)
+          tesseract-ocr-pus fonts-dejavu-core fonts-noto-core chromium poppler-utils postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

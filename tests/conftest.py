@@ -23,6 +23,7 @@ from bot.outgoing import Outgoing
 from bot.runtime import Runtime
 from bot.settings import ROOT, Settings
 from bot.storage.sqlite import SQLiteStorage
+from tests.postgres_server import PostgresMissing, PostgresServer
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -108,6 +109,18 @@ class RecordingChannel:
             raise self.fail_with.pop(0)
         self.sent.append(message)
         return f"ref-{message.id}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL for the run (tests/postgres_server.py), started at the first test
+    that needs it. Skipped, with the reason, only when the server binaries are absent."""
+    try:
+        server = PostgresServer.start()
+    except PostgresMissing as exc:
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
 
 
 @pytest.fixture

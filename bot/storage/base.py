@@ -192,6 +192,15 @@ class Transaction(Sql, Protocol):
 
 
 class Storage(Protocol):
+    #: True when several instances share the database and a turn must hold the user's lock
+    #: in it (read, run and write in one transaction); False for one process (SQLite).
+    @property
+    def locks_users(self) -> bool: ...
+    async def lead(self) -> bool:
+        """Try to become the one instance that sends, schedules and polls; True once this
+        instance leads (for as long as it runs). One process always leads."""
+        ...
+
     async def open(self) -> None: ...
     async def close(self) -> None: ...
     async def load_turn(self, user: str, message_id: str) -> tuple[bool, Session | None]:

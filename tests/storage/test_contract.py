@@ -1,10 +1,12 @@
-"""The storage contract. Every backend must pass it; today SQLite, on disk and in memory."""
+"""The storage contract. Every backend must pass it: SQLite on disk and in memory, and
+PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,21 +14,27 @@ from bot.core.model import Choice, MessageKind, Session
 from bot.observatory.derive import Observation
 from bot.storage.base import Delivery, VersionConflict
 from bot.storage.cases import open_case
+from bot.storage.postgres import PostgresStorage
 from bot.storage.sqlite import USER_TABLES, SQLiteStorage, migrations
+from tests.postgres_server import PostgresServer
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 U1, U2 = "test:1", "test:2"
 
-Factory = Callable[[Path], SQLiteStorage]
-BACKENDS: dict[str, Factory] = {
-    "sqlite-file": lambda tmp: SQLiteStorage(tmp / "contract.sqlite3"),
-    "sqlite-memory": lambda tmp: SQLiteStorage(":memory:"),
-}
+#: Every backend, each test run once on each. A PostgreSQL test gets a fresh database on the
+#: run's server (tests/postgres_server.py).
+BACKENDS = ("sqlite-file", "sqlite-memory", "postgres")
 
 
-@pytest.fixture(params=sorted(BACKENDS))
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SQLiteStorage]:
-    backend = BACKENDS[request.param](tmp_path)
+@pytest.fixture(params=BACKENDS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
+    backend: SQLiteStorage | PostgresStorage
+    if request.param == "postgres":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        backend = PostgresStorage(server.fresh_database())
+    else:
+        backend = SQLiteStorage(tmp_path / "contract.sqlite3" if request.param == "sqlite-file"
+                                else ":memory:")
     await backend.open()
     yield backend
     await backend.close()

@@ -160,6 +160,8 @@ class Connection:
 
     #: The transaction class the role modules compose (bot.storage.sqlite.SQLiteTransaction).
     transaction_class: ClassVar[type[TransactionBase]] = TransactionBase
+    #: One process: its in-memory user locks are enough (bot.storage.base.Storage).
+    locks_users: ClassVar[bool] = False
 
     def __init__(self, path: str | Path, *, synchronous: str = "FULL",
                  default_org: str | None = None) -> None:
@@ -196,6 +198,10 @@ class Connection:
             # executescript commits on its own; the version bump is part of the same script.
             await self.db.executescript(
                 f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")
+
+    async def lead(self) -> bool:
+        """One process: it leads (bot.storage.base.Storage.lead)."""
+        return True
 
     async def schema_version(self) -> int:
         async with self.db.execute("PRAGMA user_version") as cursor:

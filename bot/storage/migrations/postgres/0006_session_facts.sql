@@ -1,0 +1,1 @@
+-- Already in 0001 for PostgreSQL, which starts at schema 8 (see 0001_initial.sql).

@@ -1,0 +1,172 @@
+"""The PostgreSQL connection pool and its transactions (psycopg 3, psycopg_pool).
+
+Each transaction takes a connection from the pool and runs BEGIN ... COMMIT on it; unlike
+SQLite's one connection, several transactions run at once, from this process and from other
+instances, and PostgreSQL's row locks keep them apart. The SQL shared with SQLite (cases,
+organisations, staff) comes through the `Sql` seam with `?` placeholders, turned into
+psycopg's `%s` here.
+
+Migrations (bot/storage/migrations/postgres/, numbered as SQLite's) run at start-up under an
+advisory lock, so two instances starting together do not race.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, ClassVar
+
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from bot.core.model import Session
+from bot.storage.base import StorageError
+from bot.storage.rows import migrations
+
+#: The advisory lock key held while migrating (any constant shared by every instance).
+MIGRATION_LOCK = 0x52454C41  # "RELA"
+#: The advisory lock the leading instance holds for as long as it runs (lead()).
+LEADER_LOCK = 0x52454C42
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+def dialect(sql: str) -> str:
+    """SQL written for the shared seam (`?` placeholders) in psycopg's form (`%s`). A `%`
+    inside the SQL text is doubled first; the shared SQL passes every LIKE pattern as a
+    parameter, so no `?` ever stands inside a literal."""
+    return _PLACEHOLDER.sub("%s", sql.replace("%", "%%"))
+
+
+class TransactionBase:
+    def __init__(self, conn: AsyncConnection[Any], default_org: str | None = None) -> None:
+        self.conn = conn
+        self.default_org = default_org
+        self.saved: dict[str, Session] = {}
+        self.erased: set[str] = set()
+        self._staged = 0
+
+    async def flush(self) -> None:
+        """Every statement is sent at once here: nothing is ever buffered."""
+
+    # -- the Sql seam (bot.storage.base.Sql) ------------------------------------------------
+
+    async def one(self, sql: str, *args: Any) -> Any:
+        cursor = await self.conn.execute(dialect(sql), args)
+        return await cursor.fetchone()
+
+    async def all(self, sql: str, *args: Any) -> list[Any]:
+        cursor = await self.conn.execute(dialect(sql), args)
+        return list(await cursor.fetchall())
+
+    async def run(self, sql: str, *args: Any) -> int:
+        cursor = await self.conn.execute(dialect(sql), args)
+        return cursor.rowcount
+
+    async def insert(self, sql: str, *args: Any) -> int:
+        cursor = await self.conn.execute(dialect(sql) + " RETURNING id", args)
+        row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0])
+
+    # psycopg's own placeholders, for this backend's role modules.
+    async def pg(self, sql: str, *args: Any) -> Any:
+        return await self.conn.execute(sql, args)
+
+
+class Connection:
+    transaction_class: ClassVar[type[TransactionBase]] = TransactionBase
+    #: Several instances: a turn holds the user's lock in the database (claim_inbound).
+    locks_users: ClassVar[bool] = True
+
+    def __init__(self, url: str, *, default_org: str | None = None, pool_size: int = 10
+                 ) -> None:
+        self.url = url
+        self.default_org = default_org or None
+        self.pool_size = pool_size
+        self._pool: AsyncConnectionPool[AsyncConnection[Any]] | None = None
+        self._leader: AsyncConnection[Any] | None = None
+
+    @property
+    def pool(self) -> AsyncConnectionPool[AsyncConnection[Any]]:
+        if self._pool is None:
+            raise StorageError("storage is not open")
+        return self._pool
+
+    async def open(self) -> None:
+        self._pool = AsyncConnectionPool(self.url, min_size=1, max_size=self.pool_size,
+                                         open=False, kwargs={"autocommit": True})
+        await self._pool.open(wait=True, timeout=30)
+        await self.migrate()
+
+    async def migrate(self) -> int:
+        """Apply the migrations not applied yet, one transaction each, under an advisory
+        lock; the schema version reached."""
+        async with self.pool.connection() as conn:
+            await conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+            try:
+                await conn.execute("CREATE TABLE IF NOT EXISTS schema_version "
+                                   "(version INTEGER NOT NULL)")
+                current = await self._version(conn)
+                for version, script in migrations("postgres"):
+                    if version <= current:
+                        continue
+                    async with conn.transaction():
+                        await conn.execute(script)
+                        await conn.execute("DELETE FROM schema_version")
+                        await conn.execute("INSERT INTO schema_version VALUES (%s)",
+                                           (version,))
+                    current = version
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+        return current
+
+    @staticmethod
+    async def _version(conn: AsyncConnection[Any]) -> int:
+        cursor = await conn.execute("SELECT MAX(version) FROM schema_version")
+        row = await cursor.fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    async def lead(self) -> bool:
+        """One elected instance sends the outbox, runs the scheduler and polls Telegram: the
+        holder of a session advisory lock on a connection of its own. If it dies, the
+        database ends its session, the lock goes, and the next instance asking leads."""
+        if self._leader is not None:
+            return True
+        conn = await AsyncConnection.connect(self.url, autocommit=True)
+        cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,))
+        row = await cursor.fetchone()
+        if row and row[0]:
+            self._leader = conn
+            return True
+        await conn.close()
+        return False
+
+    async def schema_version(self) -> int:
+        async with self.pool.connection() as conn:
+            return await self._version(conn)
+
+    async def close(self) -> None:
+        if self._leader is not None:  # leadership goes with the connection
+            await self._leader.close()
+            self._leader = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @asynccontextmanager
+    async def transaction(self, *, lazy: bool = False) -> AsyncIterator[Any]:
+        """One transaction on a connection of the pool (`lazy` changes nothing here)."""
+        async with self.pool.connection() as conn, conn.transaction():
+            yield self.transaction_class(conn, self.default_org)
+
+    async def _all(self, sql: str, *args: Any) -> list[Any]:
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(dialect(sql), args)
+            return list(await cursor.fetchall())
+
+    async def _write(self, sql: str, *args: Any) -> int:
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(dialect(sql), args)
+            return cursor.rowcount

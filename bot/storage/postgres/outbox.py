@@ -1,0 +1,140 @@
+"""The outbox in PostgreSQL. Several instances drain it at once: a row is claimed with
+FOR UPDATE SKIP LOCKED, so two senders never take the same row, and a user's later message
+never overtakes an earlier one still pending or being sent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.core.model import Choice, MessageKind
+from bot.storage.base import PEER_STATUSES, Delivery, OutboxMessage
+from bot.storage.postgres.connection import Connection, TransactionBase
+from bot.storage.rows import USER_TABLES, claimed, iso
+
+_FORGET_IF_ERASED = ("DELETE FROM outbox WHERE id = %s AND NOT EXISTS "
+                     "(SELECT 1 FROM users u WHERE u.user_key = outbox.user_key)")
+
+
+class OutboxWrites(TransactionBase):
+    async def enqueue(self, user: str, kind: MessageKind, locale: str, text: str,
+                      choices: tuple[Choice, ...], now: datetime, template: str = "",
+                      template_params: tuple[str, ...] = (), document: str = "") -> None:
+        body = OutboxMessage.body(text, choices, template, template_params, document)
+        await self.pg("INSERT INTO outbox (user_key, kind, locale, body, created_at, "
+                      "available_at) VALUES (%s, %s, %s, %s, %s, %s)",
+                      user, str(kind), locale, body, iso(now), iso(now))
+
+
+class OutboxStore(Connection):
+    async def claim_outbox(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        async with self.pool.connection() as conn, conn.transaction():
+            cursor = await conn.execute(
+                "SELECT o.id, o.user_key, o.kind, o.locale, o.body, o.created_at, o.attempts, "
+                "COALESCE(u.reachable, 1), u.last_seen_at, "
+                "(ses.data::jsonb -> 'slots' ->> 'second_locale') "
+                "FROM outbox o LEFT JOIN users u ON u.user_key = o.user_key "
+                "LEFT JOIN sessions ses ON ses.user_key = o.user_key "
+                "WHERE o.status = 'pending' AND o.available_at <= %s "
+                "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.user_key = o.user_key "
+                "  AND e.id < o.id AND e.status IN ('pending', 'sending')) "
+                "ORDER BY o.id LIMIT %s FOR UPDATE OF o SKIP LOCKED", (iso(now), limit))
+            rows = list(await cursor.fetchall())
+            if rows:
+                await conn.execute("UPDATE outbox SET status = 'sending', "
+                                   "attempts = attempts + 1 WHERE id = ANY(%s)",
+                                   ([r[0] for r in rows],))
+        return [claimed(row) for row in rows]
+
+    async def mark_sent(self, message_id: int, now: datetime, channel_ref: str | None) -> None:
+        await self.mark_sent_many([(message_id, Delivery(channel_ref))], now)
+
+    async def mark_sent_many(self, sent: list[tuple[int, Delivery]], now: datetime) -> None:
+        if not sent:
+            return
+        async with self.pool.connection() as conn, conn.transaction():
+            # The text is not kept once delivered; the goodbye after /delete goes.
+            await conn.execute("DELETE FROM outbox WHERE id = ANY(%s) AND NOT EXISTS "
+                               "(SELECT 1 FROM users u WHERE u.user_key = outbox.user_key)",
+                               ([i for i, _ in sent],))
+            async with conn.cursor() as cursor:
+                await cursor.executemany(
+                    "UPDATE outbox SET status = 'sent', sent_at = %s, channel_ref = %s, "
+                    "body = '{}', sent_as = %s, fallback_from = %s WHERE id = %s",
+                    [(iso(now), d.ref, d.sent_as, d.fallback_from, i) for i, d in sent])
+
+    async def record_peer_status(self, channel: str, ref: str, status: str, at: datetime,
+                                 error: str | None) -> bool:
+        if status not in PEER_STATUSES:
+            raise ValueError(f"unknown peer status {status!r}")
+        rank = PEER_STATUSES.index(status)
+        stored = ("(CASE peer_status WHEN 'sent' THEN 0 WHEN 'delivered' THEN 1 "
+                  "WHEN 'read' THEN 2 WHEN 'failed' THEN 3 ELSE -1 END)")
+        failed = status == "failed"
+        users = f"{channel}:%"
+        async with self.pool.connection() as conn, conn.transaction():
+            cursor = await conn.execute("SELECT 1 FROM outbox WHERE channel_ref = %s "
+                                        "AND user_key LIKE %s LIMIT 1", (ref, users))
+            if await cursor.fetchone() is None:
+                return False
+            await conn.execute(
+                f"UPDATE outbox SET peer_status = %s, peer_status_at = %s, "
+                f"status = CASE WHEN %s THEN 'failed' ELSE status END, "
+                f"last_error = CASE WHEN %s THEN %s ELSE last_error END "
+                f"WHERE channel_ref = %s AND user_key LIKE %s AND {stored} < %s",
+                (status, iso(at), failed, failed, (error or "")[:200], ref, users, rank))
+        return True
+
+    async def mark_retry(self, message_id: int, available_at: datetime, error: str) -> None:
+        await self._write("UPDATE outbox SET status = 'pending', available_at = ?, "
+                          "last_error = ? WHERE id = ?", iso(available_at), error[:200],
+                          message_id)
+
+    async def defer(self, message_id: int, available_at: datetime) -> None:
+        await self._write("UPDATE outbox SET status = 'pending', available_at = ?, "
+                          "attempts = attempts - 1 WHERE id = ?", iso(available_at), message_id)
+
+    async def release_waiting(self, user: str, now: datetime) -> int:
+        return await self._write("UPDATE outbox SET available_at = ? WHERE user_key = ? "
+                                 "AND status = 'pending' AND available_at > ?",
+                                 iso(now), user, iso(now))
+
+    async def mark_failed(self, message_id: int, error: str) -> None:
+        async with self.pool.connection() as conn, conn.transaction():
+            cursor = await conn.execute(_FORGET_IF_ERASED, (message_id,))
+            if cursor.rowcount != 1:
+                await conn.execute("UPDATE outbox SET status = 'failed', body = '{}', "
+                                   "last_error = %s WHERE id = %s", (error[:200], message_id))
+
+    async def recover_in_flight(self) -> int:
+        """At start-up. With several instances, a row another instance is sending at that
+        moment is marked too; its `mark_sent` then still records it as sent."""
+        return await self._write(
+            "UPDATE outbox SET status = 'uncertain', body = '{}' WHERE status = 'sending'")
+
+    async def outbox_status(self, message_id: int) -> str | None:
+        rows = await self._all("SELECT status FROM outbox WHERE id = ?", message_id)
+        return str(rows[0][0]) if rows else None
+
+    async def pending_count(self) -> int:
+        rows = await self._all("SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')")
+        return int(rows[0][0])
+
+    async def stats(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for table in USER_TABLES:
+            rows = await self._all(f"SELECT COUNT(*) FROM {table}")
+            out[table] = rows[0][0]
+        rows = await self._all("SELECT COUNT(*) FROM outbox WHERE fallback_from IS NOT NULL")
+        out["template_fallbacks"] = rows[0][0]
+        return out
+
+    async def delivery(self, message_id: int) -> dict[str, Any] | None:
+        rows = await self._all(
+            "SELECT status, channel_ref, peer_status, peer_status_at, sent_as, fallback_from, "
+            "last_error FROM outbox WHERE id = ?", message_id)
+        if not rows:
+            return None
+        keys = ("status", "channel_ref", "peer_status", "peer_status_at", "sent_as",
+                "fallback_from", "last_error")
+        return dict(zip(keys, rows[0], strict=True))

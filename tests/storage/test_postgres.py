@@ -1,0 +1,229 @@
+"""PostgreSQL as a peer of SQLite: the runtime on it, several instances on one database
+(migrations, outbox claims, reminders, one turn at a time per user), and the move of an
+association from SQLite with `python -m bot db copy`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.core.model import Inbound, MessageKind, Session
+from bot.db_cli import copy
+from bot.runtime import Runtime
+from bot.settings import Settings
+from bot.storage.base import Delivery
+from bot.storage.postgres import PostgresStorage
+from tests.conftest import NOW, RecordingChannel
+from tests.postgres_server import PostgresServer
+
+
+@pytest.fixture
+def url(postgres_server: PostgresServer) -> str:
+    return postgres_server.fresh_database()
+
+
+@pytest.fixture
+async def instances(url: str) -> AsyncIterator[tuple[PostgresStorage, PostgresStorage]]:
+    """Two instances' stores on one database, opened together (migrations race)."""
+    a, b = PostgresStorage(url), PostgresStorage(url)
+    await asyncio.gather(a.open(), b.open())
+    yield a, b
+    await asyncio.gather(a.close(), b.close())
+
+
+async def test_two_instances_starting_together_migrate_once(
+        instances: tuple[PostgresStorage, PostgresStorage]) -> None:
+    a, b = instances
+    assert await a.schema_version() == await b.schema_version() == 8
+    rows = await a._all("SELECT COUNT(*) FROM schema_version")
+    assert rows[0][0] == 1
+
+
+async def test_a_conversation_runs_on_postgres(settings: Settings, url: str,
+                                               channel: RecordingChannel) -> None:
+    rt = Runtime.build(settings, ManualClock(NOW), {"test": channel}, url)
+    await rt.start()
+    try:
+        await rt.conversations.handle(Inbound.text_message("test:a", "1", "/start"), NOW)
+        again = await rt.conversations.handle(Inbound.text_message("test:a", "1", "/start"), NOW)
+        assert again.value == "duplicate"
+        await rt.sender.drain()
+        assert channel.sent
+        assert all(m.user == "test:a" for m in channel.sent)
+        assert await rt.storage.pending_count() == 0
+    finally:
+        await rt.close()
+
+
+async def test_each_outbox_row_is_claimed_by_one_instance(
+        instances: tuple[PostgresStorage, PostgresStorage]) -> None:
+    a, b = instances
+    async with a.transaction() as tx:
+        for n in range(300):
+            await tx.enqueue(f"test:{n % 100}", MessageKind.REPLY, "fr", f"m{n}", (), NOW)
+    claimed: list[int] = []
+    users_in_flight: list[set[str]] = []
+
+    async def drain(store: PostgresStorage) -> None:
+        while batch := await store.claim_outbox(NOW, 7):
+            users_in_flight.append({m.user for m in batch})
+            claimed.extend(m.id for m in batch)
+            await store.mark_sent_many([(m.id, _delivery()) for m in batch], NOW)
+
+    await asyncio.gather(drain(a), drain(b), drain(a), drain(b))
+    assert len(claimed) == 300 == len(set(claimed))
+
+
+def _delivery() -> Delivery:
+    return Delivery("ref")
+
+
+async def test_reminders_are_staged_once_by_several_schedulers(
+        instances: tuple[PostgresStorage, PostgresStorage]) -> None:
+    a, b = instances
+    end = (NOW + timedelta(days=7)).date().isoformat()
+    async with a.transaction() as tx:
+        for n in range(500):
+            user = f"test:{n}"
+            await tx.touch_user(user, NOW)
+            await tx.save_session(Session(user=user, flow="menu", state="main", locale="fr",
+                                          consent=True).with_slot("api_end", end), NOW)
+            await tx.schedule(user, "reminder", "api_end", NOW - timedelta(minutes=n % 10),
+                              {"slot": "api_end", "date": end, "offset": "7"}, NOW)
+    from bot.storage.base import StagedText
+
+    async def scheduler(store: PostgresStorage) -> int:
+        sent: int = 0
+        while True:
+            async with store.transaction() as tx:
+                groups = await tx.stage_due_reminders(NOW, 60)
+                texts = [StagedText(g.slot, g.planned, g.offset, g.locale,
+                                    MessageKind.REMINDER, "fr", "rappel",
+                                    json.dumps({"text": "rappel", "choices": []}))
+                         for g in groups]
+                done, staged = await tx.enqueue_staged(texts, NOW)
+            sent += int(done)
+            if staged == 0:
+                return sent
+
+    counts = await asyncio.gather(scheduler(a), scheduler(b), scheduler(a))
+    assert sum(counts) == 500
+    rows = await a._all("SELECT user_key, COUNT(*) FROM outbox GROUP BY user_key "
+                        "HAVING COUNT(*) > 1")
+    assert rows == []  # nobody reminded twice
+
+
+async def test_one_turn_at_a_time_per_user_across_instances(
+        settings: Settings, url: str) -> None:
+    channels = [RecordingChannel(), RecordingChannel()]
+    runtimes = [Runtime.build(settings, ManualClock(NOW), {"test": c}, url) for c in channels]
+    for rt in runtimes:
+        await rt.start()
+    try:
+        user = "test:both"
+        await runtimes[0].conversations.handle(Inbound.text_message(user, "0", "/start"), NOW)
+        # The same person's messages reach both instances at once (a load balancer).
+        turns = [runtimes[n % 2].conversations.handle(
+            Inbound.text_message(user, str(n), "/menu"), NOW) for n in range(1, 21)]
+        outcomes = await asyncio.gather(*turns)
+        assert all(o.value == "accepted" for o in outcomes)
+        async with runtimes[0].storage.transaction() as tx:
+            session = await tx.load_session(user)
+        assert session is not None
+        assert session.version == 21
+        rows = await runtimes[0].storage._all("SELECT COUNT(*) FROM inbound")
+        assert rows[0][0] == 21  # each message accepted once
+    finally:
+        for rt in runtimes:
+            await rt.close()
+
+
+async def test_db_copy_moves_every_conversation_from_sqlite(
+        settings: Settings, url: str, tmp_path: Path, channel: RecordingChannel) -> None:
+    lite = tmp_path / "old.sqlite3"
+    rt = Runtime.build(settings, ManualClock(NOW), {"test": channel}, lite)
+    await rt.start()
+    for n, user in enumerate(("test:a", "test:b")):
+        await rt.conversations.handle(Inbound.text_message(user, str(n), "/start"), NOW)
+    await rt.sender.drain()
+    before = await rt.storage.stats()
+    await rt.close()
+
+    report = await asyncio.to_thread(copy, f"sqlite:{lite}", url)
+    assert "conversations" in report
+    assert "@" in report
+
+    pg = Runtime.build(settings, ManualClock(NOW), {"test": channel}, url)
+    await pg.start()
+    try:
+        assert await pg.storage.stats() == before
+        async with pg.storage.transaction() as tx:
+            kept = await tx.load_session("test:a")
+        assert kept is not None
+        assert kept.version >= 1
+        # The copied inbound ids still drop a redelivery; new rows continue the ids.
+        again = await pg.conversations.handle(Inbound.text_message("test:a", "0", "/start"),
+                                              NOW)
+        assert again.value == "duplicate"
+        sent = len(channel.sent)
+        await pg.conversations.handle(Inbound.text_message("test:a", "9", "/menu"), NOW)
+        await pg.sender.drain()
+        assert len(channel.sent) > sent
+        with pytest.raises(ValueError, match="already holds data"):
+            await asyncio.to_thread(copy, f"sqlite:{lite}", url)
+    finally:
+        await pg.close()
+
+
+async def test_one_instance_leads_and_another_takes_over_when_it_stops(url: str) -> None:
+    a, b = PostgresStorage(url), PostgresStorage(url)
+    await a.open()
+    await b.open()
+    try:
+        assert await a.lead()
+        assert await a.lead()  # still, for as long as it runs
+        assert not await b.lead()
+        await a.close()  # the leader stops (or dies: its session ends the same way)
+        # The server lets the lock go when the session's process ends, a moment later;
+        # the server retries every LEAD_RETRY seconds, the test a little more often.
+        for _ in range(50):
+            if await b.lead():
+                break
+            await asyncio.sleep(0.1)
+        assert await b.lead()
+    finally:
+        await a.close()
+        await b.close()
+
+
+def test_db_migrate_and_backup_from_the_command_line(url: str, tmp_path: Path) -> None:
+    import sqlite3
+    import subprocess
+    import sys
+
+    def bot(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot", "db", *args], capture_output=True,
+                              text=True, timeout=120)
+
+    done = bot("migrate", "--url", url)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "schema version 8"
+    lite = tmp_path / "live.sqlite3"
+    assert bot("migrate", "--url", str(lite)).returncode == 0
+    with sqlite3.connect(lite) as conn:
+        conn.execute("INSERT INTO deployment (key, value) VALUES ('k', 'v')")
+    copy_to = tmp_path / "copy.sqlite3"
+    done = bot("backup", "--url", str(lite), "--to", str(copy_to))
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(copy_to) as conn:
+        assert conn.execute("SELECT value FROM deployment").fetchall() == [("v",)]
+    assert "pg_dump" in bot("backup", "--url", url).stdout
+    refused = bot("copy", "--from", f"sqlite:{tmp_path / 'none.sqlite3'}", "--to", url)
+    assert refused.returncode == 1
+    assert "no SQLite database" in refused.stderr
