@@ -129,7 +129,7 @@ async def test_a_signed_conversation_with_a_list_buttons_and_numbers(
     assert kind(sent[0]) == "list"
     assert ids(sent[0]) == ["keep", "change"]
     rows = sent[0]["payload"]["interactive"]["action"]["sections"][0]["rows"]
-    assert [row["title"] for row in rows] == ["1. Continuer en Français", "2. Changer de langue"]
+    assert [row["title"] for row in rows] == ["1. Continuer en français", "2. Changer de langue"]
     assert "description" not in rows[0]
     assert sent[0]["payload"]["interactive"]["action"]["button"] == "Choisir"
     sent = await say(graph, client, graph.list_reply(ALICE, "change"), 2)
