@@ -75,7 +75,7 @@ class OutboxMessage:
 class ReminderGroup:
     """Due date reminders that will say the same words: the same kind (slot and offset), the
     same date and the same language. A day's 100,000 reminders make a few hundred groups, so
-    the text is written once per group (bot.core.engine.Engine.reminder renders it)."""
+    the text is written once per group (bot.core.speak.Speaker.reminder renders it)."""
 
     slot: str
     planned: str  # ISO date the reminders were planned for
