@@ -9,9 +9,10 @@ Words the code uses throughout, spelled out once:
 - **Problem**: a known ANEF failure the person reports (flows/knowledge/errors.yaml,
   `bot/core/problems.py`), recognised in their words or screenshot (`bot/core/recognise.py`).
   Older names stay where they are stored or translated, and so cannot change without
-  migrating data and catalogues: the `errors` flow and its `errors.*` text keys, the session's
-  `diagnosis` scratch value, the `problem_recognised` event's `error` field, and the
-  recogniser's `Recognition.error`.
+  migrating data and catalogues: the `errors` flow and its `errors.*` text keys, the
+  `diagnose`/`diagnosed`/`diagnosis_unsure` names flows use, the session's `diagnosis` scratch
+  value and the `problem_recognised` event's `error` field. The recogniser's
+  `Recognition.error` keeps its name too: the evaluation tools and their data read it.
 - **Case**: a conversation handed to a caseworker of the association (`bot/core/handoff.py`).
 """
 

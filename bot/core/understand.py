@@ -28,7 +28,7 @@ from bot.core.secrets import looks_like_secret
 from bot.core.speak import Speaker
 from bot.core.text import LONG_MESSAGE, ascii_digits, fold, is_only_symbols
 
-DIAGNOSIS = Target("errors", "confirm")  # a problem recognised anywhere is offered here
+CONFIRM_PROBLEM = Target("errors", "confirm")  # a problem recognised anywhere is offered here
 DESCRIBE = Target("errors", "describe")  # a screenshot that names no known problem
 CHOOSE = Target("errors", "choose")  # two problems are close: the user picks
 CLOSEST = Target("errors", "closest")  # nothing recognised: "is it one of these?"
@@ -40,7 +40,7 @@ CHANGE_LANGUAGE = "language"
 #: The locale an app's language code suggests (Afghans' phones say "fa" for Dari).
 APP_LANGUAGES = {"fa": "fa_AF", "prs": "fa_AF", "ps": "ps", "ar": "ar", "fr": "fr", "en": "en"}
 #: States the engine itself jumps to, beside those the commands name.
-ENTRY_POINTS = (HOME, START, DIAGNOSIS, DESCRIBE, CHOOSE, CLOSEST, PICKER)
+ENTRY_POINTS = (HOME, START, CONFIRM_PROBLEM, DESCRIBE, CHOOSE, CLOSEST, PICKER)
 #: Texts of first contact and of messages not recognised: needed with a recogniser.
 UNDERSTANDING_TEXTS = (
     "system.greeting_reply",
@@ -94,12 +94,12 @@ class Reader:
             self.speaker.reject(ctx, "only_symbols", "system.only_symbols")
         elif self.navigator.state(ctx).input is not None:
             # A sentence that clearly reports a known problem is not an answer to "which
-            # date?": offer the diagnosis first (the question comes back with "resume").
+            # date?": offer the problem first (the question comes back with "resume").
             asked_for_report = ctx.session.flow == (DESCRIBE.flow or "")
             if (asked_for_report or content_words(text) < 4
-                    or not self._offer_diagnosis(ctx, text)):
+                    or not self._offer_problem(ctx, text)):
                 self.navigator.fire(ctx, "answer", text=text)
-        elif not self._offer_diagnosis(ctx, text):
+        elif not self._offer_problem(ctx, text):
             self._not_matched(ctx, text)
 
     def _not_matched(self, ctx: TurnContext, text: str, resume: bool = True) -> None:
@@ -188,7 +188,7 @@ class Reader:
             self.speaker.say_named(ctx, "safety.payment_warning")
         # The person wrote to us about something: a report is likely, so the usual bar for
         # recognising one is enough (not the higher bar used in the middle of a guide).
-        if not self._offer_diagnosis(ctx, text, self.recogniser.thresholds.accept
+        if not self._offer_problem(ctx, text, self.recogniser.thresholds.accept
                                      if self.recogniser else None, resume=False):
             self._not_matched(ctx, text, resume=False)
 
@@ -235,16 +235,16 @@ class Reader:
             self.speaker.reject(ctx, "photo_unreadable", "system.photo_unreadable")
         elif self.navigator.state(ctx).input is not None and ctx.session.flow == DESCRIBE.flow:
             self.navigator.fire(ctx, "answer", text=text)
-        elif not self._offer_diagnosis(ctx, text):
+        elif not self._offer_problem(ctx, text):
             ctx.session = ctx.session.evolve(resume=(ctx.session.flow, ctx.session.state))
             self.navigator.jump(ctx, DESCRIBE)
 
-    def _offer_diagnosis(self, ctx: TurnContext, text: str, bar: float | None = None,
+    def _offer_problem(self, ctx: TurnContext, text: str, bar: float | None = None,
                          resume: bool = True) -> bool:
         """From anywhere: a recognised report is offered for one-tap confirmation, or, when
         two problems are close, as a choice among the best; the interrupted journey can be
         resumed afterwards."""
-        if self.recogniser is None or DIAGNOSIS.flow not in self.flows:
+        if self.recogniser is None or CONFIRM_PROBLEM.flow not in self.flows:
             return False
         found = self.recogniser.recognise(text)
         if not found.known or found.score < (bar or self.recogniser.thresholds.anywhere):
@@ -254,7 +254,7 @@ class Reader:
             diagnosis="unsure" if unsure else found.error,
             candidates=",".join(c.error for c in found.candidates),
         ).evolve(resume=(ctx.session.flow, ctx.session.state) if resume else None)
-        self.navigator.jump(ctx, CHOOSE if unsure else DIAGNOSIS)
+        self.navigator.jump(ctx, CHOOSE if unsure else CONFIRM_PROBLEM)
         return True
 
     # -- buttons and commands ---------------------------------------------------------------
