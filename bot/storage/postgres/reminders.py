@@ -78,6 +78,7 @@ class TimerWrites(TransactionBase):
             "FROM taken JOIN scheduled s ON s.id = taken.id "
             "LEFT JOIN sessions ses ON ses.user_key = s.user_key "
             "LEFT JOIN users u ON u.user_key = s.user_key", until, limit, until)
+        await self.pg("ANALYZE due_batch")  # temporary tables have no statistics otherwise
         cursor = await self.pg(
             "SELECT topic, planned, days_before, locale, COUNT(*) FROM due_batch "
             "WHERE ok GROUP BY topic, planned, days_before, locale")
@@ -99,20 +100,24 @@ class TimerWrites(TransactionBase):
                 "INSERT INTO staged_texts VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                 [(t.slot, t.planned, t.offset, t.locale, str(t.kind), t.message_locale,
                   t.text, t.body) for t in texts])
-        going = ("FROM due_batch b JOIN staged_texts t ON t.topic = b.topic "
-                 "AND t.planned = b.planned AND t.days_before = b.days_before "
-                 "AND t.locale IS NOT DISTINCT FROM b.locale WHERE b.ok")
+        await self.pg("ANALYZE staged_texts")
+        # The rows that go, joined once; then copied into the outbox and the transcript.
+        await self.pg(
+            "CREATE TEMP TABLE going ON COMMIT DROP AS SELECT b.id, b.user_key, b.due_at, "
+            "t.kind, t.message_locale, t.text, t.body FROM due_batch b JOIN staged_texts t "
+            "ON t.topic = b.topic AND t.planned = b.planned AND t.days_before = b.days_before "
+            "AND t.locale IS NOT DISTINCT FROM b.locale WHERE b.ok")
         cursor = await self.pg(
             "INSERT INTO outbox (user_key, kind, locale, body, created_at, available_at) "
-            f"SELECT b.user_key, t.kind, t.message_locale, t.body, %s, %s {going} "
-            "ORDER BY b.due_at, b.id", stamp, stamp)
+            "SELECT user_key, kind, message_locale, body, %s, %s FROM going "
+            "ORDER BY due_at, id", stamp, stamp)
         sent = cursor.rowcount
         await self.pg("INSERT INTO transcript (user_key, direction, at, text) "
-                      f"SELECT b.user_key, 'out', %s, t.text {going} ORDER BY b.due_at, b.id",
-                      stamp)
-        await self.pg("UPDATE scheduled SET done_at = %s, status = CASE WHEN id IN "
-                      f"(SELECT b.id {going}) THEN 'done' ELSE 'skipped' END "
-                      "WHERE id IN (SELECT id FROM due_batch)", stamp)
+                      "SELECT user_key, 'out', %s, text FROM going ORDER BY due_at, id", stamp)
+        await self.pg("UPDATE scheduled s SET done_at = %s, status = CASE WHEN g.id IS NULL "
+                      "THEN 'skipped' ELSE 'done' END FROM due_batch b "
+                      "LEFT JOIN going g ON g.id = b.id WHERE s.id = b.id", stamp)
+        await self.pg("DROP TABLE going")
         await self.pg("DROP TABLE due_batch")
         await self.pg("DROP TABLE staged_texts")
         staged, self._staged = self._staged, 0
