@@ -6,16 +6,15 @@ aggregates the statistics page needs: counts of distinct people, never a row abo
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.observatory.derive import Observation
 
 if TYPE_CHECKING:
-    from bot.storage.sqlite import SQLiteStorage
+    from bot.storage.base import Storage
 
 #: Ladder steps beyond the préfecture (flows/knowledge/ladder.yaml): the substitute route,
 #: the Défenseur des droits, the court.
@@ -70,66 +69,64 @@ class RawFigures:
 class ObservationStore:
     """The statistics page's queries."""
 
-    def __init__(self, storage: SQLiteStorage) -> None:
+    def __init__(self, storage: Storage) -> None:
         self.storage = storage
 
     async def figures(self, start: date, end: date) -> RawFigures:
+        """Portable SQL through the transaction's Sql seam (SQLite and PostgreSQL alike); the
+        weeks are counted here, since the two dialects name a date's Monday differently."""
         s, e = start.isoformat(), end.isoformat()
-
-        def read(conn: sqlite3.Connection) -> RawFigures:
-            def rows(sql: str, *args: Any) -> list[Any]:
-                return conn.execute(sql, args).fetchall()
-
-            period = "on_day >= ? AND on_day < ?"
-            by_week = rows(
-                "SELECT date(on_day, 'weekday 0', '-6 days') AS week, "
-                "COUNT(DISTINCT user_key) FROM observations WHERE kind = 'problem' AND "
-                f"{period} GROUP BY week ORDER BY week", s, e)
-            by_dep = rows(
+        period = "on_day >= ? AND on_day < ?"
+        async with self.storage.transaction() as tx:
+            days = await tx.all(
+                "SELECT DISTINCT on_day, user_key FROM observations WHERE kind = 'problem' "
+                f"AND {period}", s, e)
+            by_dep = await tx.all(
                 "SELECT COALESCE(departement, ''), COUNT(DISTINCT user_key) FROM observations "
                 f"WHERE kind = 'problem' AND {period} GROUP BY 1 ORDER BY 2 DESC, 1", s, e)
-            by_kind = rows(
+            by_kind = await tx.all(
                 "SELECT value, COUNT(DISTINCT user_key) FROM observations "
                 f"WHERE kind = 'problem' AND {period} GROUP BY 1 ORDER BY 2 DESC, 1", s, e)
-            ccc = rows(
+            ccc = await tx.all(
                 "SELECT MIN(days) FROM observations WHERE kind = 'answer' AND value = 'ccc' "
                 f"AND {period} GROUP BY user_key", s, e)
-            gaps = rows(
+            gaps = await tx.all(
                 "SELECT MAX(days) FROM observations WHERE kind = 'without_document' "
                 f"AND {period} GROUP BY user_key", s, e)
             protected = ", ".join("?" * len(PROTECTED))
-            renewed = rows(
+            renewed = await tx.all(
                 "SELECT user_key, MAX(CASE WHEN (kind = 'api_renewed' AND days < ?) OR "
                 "kind = 'problem' THEN 1 ELSE 0 END) FROM observations "
                 f"WHERE status IN ({protected}) AND request = 'first' AND {period} AND "
                 "(kind = 'api_renewed' OR (kind = 'problem' AND value = ?)) GROUP BY user_key",
                 SIX_MONTHS_DAYS, *PROTECTED, s, e, SHORT_API_PROBLEM)
-            beyond = rows(
+            beyond = await tx.all(
                 "SELECT COUNT(DISTINCT user_key) FROM observations WHERE kind = 'contact' "
                 f"AND value IN ({', '.join('?' * len(BEYOND_PREFECTURE))}) AND {period}",
                 *BEYOND_PREFECTURE, s, e)
-            people = rows(f"SELECT COUNT(DISTINCT user_key) FROM observations WHERE {period}",
-                          s, e)
-            outcomes = rows(
+            people = await tx.all(
+                f"SELECT COUNT(DISTINCT user_key) FROM observations WHERE {period}", s, e)
+            outcomes = await tx.all(
                 "SELECT outcome, COUNT(*) FROM cases WHERE status = 'closed' AND "
                 "outcome IS NOT NULL AND substr(closed_at, 1, 10) >= ? AND "
                 "substr(closed_at, 1, 10) < ? GROUP BY outcome ORDER BY outcome", s, e)
-            return RawFigures(
-                start, end, [(r[0], r[1]) for r in by_week], [(r[0], r[1]) for r in by_dep],
-                [(r[0], r[1]) for r in by_kind], sorted(r[0] for r in ccc),
-                sorted(r[0] for r in gaps), len(renewed), sum(r[1] for r in renewed),
-                beyond[0][0], people[0][0], [(r[0], r[1]) for r in outcomes])
-
-        return await self.storage.read(read)
+        weeks: dict[str, set[str]] = {}
+        for day, user in days:  # distinct people a week, the week named by its Monday
+            moment = date.fromisoformat(day)
+            monday = (moment - timedelta(days=moment.weekday())).isoformat()
+            weeks.setdefault(monday, set()).add(user)
+        return RawFigures(
+            start, end, sorted((w, len(u)) for w, u in weeks.items()),
+            [(r[0], r[1]) for r in by_dep], [(r[0], r[1]) for r in by_kind],
+            sorted(r[0] for r in ccc), sorted(r[0] for r in gaps), len(renewed),
+            sum(r[1] for r in renewed), beyond[0][0], people[0][0],
+            [(r[0], r[1]) for r in outcomes])
 
     async def document(self, token: str, now: datetime) -> tuple[str, str] | None:
         """(user, facts JSON) of a document whose link has not expired."""
-
-        def read(conn: sqlite3.Connection) -> Any:
-            return conn.execute("SELECT user_key, facts FROM documents WHERE token = ? AND "
-                                "expires_at >= ?", (token, _iso(now))).fetchone()
-
-        row = await self.storage.read(read)
+        async with self.storage.transaction() as tx:
+            row = await tx.one("SELECT user_key, facts FROM documents WHERE token = ? AND "
+                               "expires_at >= ?", token, _iso(now))
         return (row[0], row[1]) if row else None
 
 

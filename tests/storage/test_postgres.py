@@ -227,3 +227,27 @@ def test_db_migrate_and_backup_from_the_command_line(url: str, tmp_path: Path) -
     refused = bot("copy", "--from", f"sqlite:{tmp_path / 'none.sqlite3'}", "--to", url)
     assert refused.returncode == 1
     assert "no SQLite database" in refused.stderr
+
+
+async def test_the_observatory_counts_people_on_postgres(url: str) -> None:
+    from datetime import date
+
+    from bot.observatory.derive import Observation
+    from bot.storage.observations import ObservationStore
+
+    store = PostgresStorage(url)
+    await store.open()
+    try:
+        async with store.transaction() as tx:
+            for n in range(6):  # six people, one of them twice the same week
+                rows = [Observation("problem", date(2026, 11, 3 + n % 2), "login_loop",
+                                    departement="69")]
+                if n == 0:
+                    rows.append(Observation("problem", date(2026, 11, 10), "login_loop"))
+                await tx.record_observations(f"test:{n}", rows)
+        raw = await ObservationStore(store).figures(date(2026, 11, 1), date(2026, 12, 1))
+        assert raw.problems_by_week == [("2026-11-02", 6), ("2026-11-09", 1)]
+        assert raw.problems_by_kind == [("login_loop", 6)]
+        assert raw.people == 6
+    finally:
+        await store.close()
