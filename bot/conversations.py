@@ -11,12 +11,13 @@ import enum
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from types import MappingProxyType
 
 from bot.core.engine import Engine, Turn
 from bot.core.events import (
     CaseClosed,
+    DocumentRequested,
     FlowFailed,
     HandoffRequested,
     InputRejected,
@@ -31,7 +32,10 @@ from bot.core.model import SOURCE_LOCALE, Choice, Inbound, InboundKind, MessageK
 from bot.core.text import fold
 from bot.core.understand import match_offered
 from bot.core.understanding import Understanding
+from bot.documents.delivery import LIFETIME, new_token
+from bot.documents.note import NoteFacts, NoteKnowledge
 from bot.locks import UserLocks
+from bot.observatory.derive import observe
 from bot.storage.base import AlreadyAnswered, Storage, Timer, Transaction, VersionConflict
 
 log = logging.getLogger(__name__)
@@ -49,9 +53,11 @@ class Outcome(enum.Enum):
 
 class Conversations:
     def __init__(self, storage: Storage, engine: Engine,
-                 on_committed: Callable[[], None] | None = None) -> None:
+                 on_committed: Callable[[], None] | None = None,
+                 notes: NoteKnowledge | None = None) -> None:
         self.storage = storage
         self.engine = engine
+        self.notes = notes  # the note about the API's sentences (flows/knowledge/note.yaml)
         self.locks = UserLocks()
         self._on_committed = on_committed or (lambda: None)
         self.understanding = understanding_of(engine)
@@ -221,10 +227,41 @@ class Conversations:
             elif isinstance(event, OrganisationChosen) and not erased:
                 if not await tx.set_organisation(user, event.code):
                     log.info("a start link named an unknown organisation")
+            elif isinstance(event, DocumentRequested) and not erased:
+                await self._document(tx, user, event, now, keep_transcript)
             elif isinstance(event, FlowFailed):
                 # No user text in logs: the flow, the state and the error's type are enough.
                 log.warning("flow failed in %s.%s: %s", event.flow, event.state,
                             event.error.split(":", 1)[0])
+        if not erased:
+            # The observatory's anonymous facts (with consent only): from the events and the
+            # session's changes, never from what the person wrote.
+            found = observe(before, turn.session, turn.events,
+                            now.astimezone(self.engine.tz).date())
+            if found:
+                await tx.record_observations(user, found)
+
+    async def _document(self, tx: Transaction, user: str, event: DocumentRequested,
+                        now: datetime, keep_transcript: bool) -> None:
+        """The note (or the complaint): its facts kept until it is delivered or its link
+        expires, a message that carries it as a PDF, then the same text as a message."""
+        if self.notes is None:
+            log.warning("a document was asked but no note knowledge is loaded")
+            return
+        facts = NoteFacts(
+            kind=event.kind, organisation=event.organisation,
+            today=date.fromisoformat(event.today), status=event.status, request=event.request,
+            api_end=date.fromisoformat(event.api_end) if event.api_end else None,
+            departement=event.departement,
+            refused_on=date.fromisoformat(event.refused_on) if event.refused_on else None)
+        document = self.notes.compose(facts)
+        token = new_token()
+        await tx.keep_document(user, token, facts.to_json(), now, now + LIFETIME)
+        await tx.enqueue(user, MessageKind.REPLY, "fr", f"{document.title} (PDF)", (), now,
+                         document=token)
+        await tx.enqueue(user, MessageKind.REPLY, "fr", document.text, (), now)
+        if keep_transcript:
+            await tx.append_transcript(user, "out", document.text, now)
 
 
 def _last_message(turn: Turn) -> MessageCreated | None:

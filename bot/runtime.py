@@ -17,6 +17,8 @@ from bot.conversations import Conversations
 from bot.core.engine import Engine
 from bot.core.registry import REGISTRY, Registry
 from bot.core.reminders import ReminderPolicy
+from bot.documents.delivery import DocumentSource
+from bot.documents.note import NOTE_FILE, NoteKnowledge, load_note_knowledge
 from bot.scheduler import Retention, Scheduler
 from bot.sender import RateLimit, Sender
 from bot.settings import Settings
@@ -41,6 +43,7 @@ class Runtime:
     conversations: Conversations
     sender: Sender
     scheduler: Scheduler
+    notes: NoteKnowledge  # the note about the API (flows/knowledge/note.yaml)
     #: Called after every committed turn, beside waking the sender (the live inbox).
     watchers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -53,7 +56,11 @@ class Runtime:
         would otherwise each load and compile the same content (the golden tests)."""
         engine = engine or engine_for(settings, registry)
         storage = open_storage(settings, database)
-        sender = Sender(storage, channels, clock, limits=limits)
+        support = engine.support
+        notes = load_note_knowledge(Path(settings.flows_dir) / NOTE_FILE,
+                                    support.departements.by_code if support else None)
+        sender = Sender(storage, channels, clock, limits=limits,
+                        documents=DocumentSource(storage, notes))
         watchers: list[Callable[[], None]] = []
 
         def committed() -> None:
@@ -61,11 +68,11 @@ class Runtime:
             for watcher in watchers:
                 watcher()
 
-        conversations = Conversations(storage, engine, on_committed=committed)
+        conversations = Conversations(storage, engine, on_committed=committed, notes=notes)
         scheduler = Scheduler(storage, conversations, clock,
                               Retention(inactive_days=settings.retention_days,
                                         inbound_ids_days=settings.retention_days))
-        return cls(storage, engine, conversations, sender, scheduler, watchers)
+        return cls(storage, engine, conversations, sender, scheduler, notes, watchers)
 
     async def start(self) -> int:
         """Open the database; return how many messages a crash left uncertain. With several

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.channels.base import (
     Channel,
@@ -24,6 +24,7 @@ from bot.channels.base import (
     split_user,
 )
 from bot.clock import Clock
+from bot.documents.delivery import DocumentSource
 from bot.storage.base import Delivery, OutboxMessage, Storage
 
 log = logging.getLogger(__name__)
@@ -87,8 +88,10 @@ class SendReport:
 class Sender:
     def __init__(self, storage: Storage, channels: Mapping[str, Channel], clock: Clock,
                  policy: RetryPolicy | None = None, batch: int = 50,
-                 limits: Mapping[str, RateLimit] | None = None) -> None:
+                 limits: Mapping[str, RateLimit] | None = None,
+                 documents: DocumentSource | None = None) -> None:
         self.storage = storage
+        self.documents = documents  # renders a message's document (the note) as a PDF
         self.limiters = {name: Limiter(limit) for name, limit in (limits or {}).items()}
         self.channels = channels
         self.clock = clock
@@ -135,7 +138,7 @@ class Sender:
                 raise PermanentFailure(f"no channel {channel_name!r} configured")
             if not message.reachable:
                 raise RecipientBlocked("user marked unreachable")
-            ref = await channel.send(message)
+            ref = await self._send(channel, message, now)
         except NotConnected:
             # Looked at again in an hour, or at once when the user connects.
             await self.storage.defer(message.id, now + timedelta(hours=1))
@@ -159,6 +162,21 @@ class Sender:
         else:
             sent.append((message.id, ref if isinstance(ref, Delivery) else Delivery(ref)))
             report.sent += 1
+
+    async def _send(self, channel: Channel, message: OutboxMessage, now: datetime
+                    ) -> str | Delivery | None:
+        """A message carrying a document goes as a file where the channel sends files
+        (Telegram, WhatsApp), rendered from its facts now; elsewhere (the web chat) the
+        channel gives a download link."""
+        send_document = getattr(channel, "send_document", None)
+        if message.document and send_document is not None and self.documents is not None:
+            found = await self.documents.pdf(message.document, now)
+            if found is None:
+                raise PermanentFailure("the document expired or was erased")
+            name, pdf = found
+            result: str | Delivery | None = await send_document(message, name, pdf)
+            return result
+        return await channel.send(message)
 
     async def run(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
         """Drain whenever woken, and at least every `idle_seconds` (for retries)."""

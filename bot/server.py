@@ -32,14 +32,17 @@ from bot.channels.whatsapp_webhook import WhatsAppWebhook
 from bot.clock import Clock, SystemClock
 from bot.core.handoff import canned_replies
 from bot.core.model import LOCALES, Inbound
+from bot.documents.delivery import DocumentSource
 from bot.inbox import inbox_routes
 from bot.inbox.announce import Announcer
 from bot.inbox.live import Live
 from bot.inbox.mail import Mailer, SMTPSettings
+from bot.inbox.observatory import observatory_of
 from bot.runtime import Runtime
 from bot.sender import RateLimit
 from bot.settings import Settings, SettingsError
 from bot.storage.cases import CaseStore
+from bot.web.documents import DocumentDownloads
 
 if TYPE_CHECKING:
     from aiogram import Bot, Dispatcher
@@ -127,6 +130,8 @@ class Server:
         app.router.add_get("/chat/embed.js", self.embed)
         app.router.add_get("/chat/ws", WebChatEndpoint(self.webchat, self.handle,
                                                        self.user_connected).connect)
+        DocumentDownloads(self.runtime.sender.documents or DocumentSource(
+            self.runtime.storage, self.runtime.notes), self.clock.now).add_routes(app.router)
         webhook = self.settings.telegram_mode == "webhook"
         if self.bot is not None and self.dispatcher is not None and webhook:
             from aiogram.webhook.aiohttp_server import SimpleRequestHandler
@@ -139,7 +144,8 @@ class Server:
         # The caseworkers' inbox: their replies run as turns of the user's conversation.
         inbox_routes(app, self.cases, self.runtime.conversations.staff,
                      canned_replies(self.runtime.engine.speaker), self.clock.now,
-                     timezone=self.settings.timezone, live=self.live)
+                     timezone=self.settings.timezone, live=self.live,
+                     observatory_config=observatory_of(self.runtime))
         app.cleanup_ctx.append(self._lifecycle)
         return app
 

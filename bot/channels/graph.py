@@ -2,6 +2,7 @@
 
 - `send`: POST {base}/{phone number id}/messages; the answer names the message ("wamid...").
 - `media`: GET {base}/{media id} gives a short-lived URL, fetched with the same token.
+- `upload`: POST {base}/{phone number id}/media (multipart) stores a file to send (the note).
 
 Errors become the sender's vocabulary: 429, 5xx, network errors and throttling codes are
 temporary; other 4xx fail for good. Nothing of the message or the user goes into the errors.
@@ -67,6 +68,23 @@ class GraphAPI:
                 return str(data["messages"][0]["id"])
             except (KeyError, IndexError, TypeError) as exc:
                 raise TemporaryFailure("200 without a message id") from exc
+        raise failure(status, data)
+
+    async def upload(self, content: bytes, filename: str, mime: str) -> str:
+        """Upload a file to POST {base}/{phone number id}/media; WhatsApp's id for it."""
+        url = f"{self.base}/{self.phone_number_id}/media"
+        form = aiohttp.FormData()
+        form.add_field("messaging_product", "whatsapp")
+        form.add_field("type", mime)
+        form.add_field("file", content, filename=filename, content_type=mime)
+        try:
+            async with self.session().post(url, data=form) as response:
+                status = response.status
+                data = await _json(response)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TemporaryFailure(type(exc).__name__) from exc
+        if status == 200 and isinstance(data, dict) and isinstance(data.get("id"), str):
+            return str(data["id"])
         raise failure(status, data)
 
     async def media(self, media_id: str) -> bytes:

@@ -36,7 +36,7 @@ from aiogram.types import (
     Update,
     User,
 )
-from aiohttp import ClientError, ClientTimeout
+from aiohttp import ClientError, ClientTimeout, FormData
 
 from bot.channels.base import PermanentFailure, RecipientBlocked, TemporaryFailure, split_user
 from bot.channels.labels import numbered_label, shorten
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 NAME = "telegram"
 #: Telegram caps a message at 4096 characters; longer texts are cut at a line break.
 MAX_TEXT = 4096
+MAX_CAPTION = 1024  # a document's caption
 
 Handle = Callable[[Inbound], Awaitable[object]]
 
@@ -119,6 +120,31 @@ class TelegramChannel:
         try:
             answer = json.loads(raw)
         except ValueError as exc:  # a proxy's error page, say: try again later
+            raise TemporaryFailure(f"{status}: not a Bot API answer") from exc
+        if status == 200 and answer.get("ok"):
+            return str(answer["result"]["message_id"])
+        raise bot_api_failure(status, answer)
+
+    async def send_document(self, message: Outgoing, filename: str, content: bytes
+                            ) -> str | None:
+        """The note as a file (`sendDocument`, multipart, as the Bot API wants a new file),
+        the message's text as its caption (Telegram allows 1024 characters there)."""
+        _, chat = split_user(message.user)
+        form = FormData()
+        form.add_field("chat_id", chat)
+        form.add_field("caption", message.text[:MAX_CAPTION])
+        form.add_field("document", content, filename=filename, content_type="application/pdf")
+        url = self.bot.session.api.api_url(token=self.bot.token, method="sendDocument")
+        session = await self.session.create_session()
+        try:
+            async with session.post(url, data=form, timeout=self.timeout) as response:
+                status = response.status
+                raw = await response.read()
+        except (ClientError, TimeoutError) as exc:
+            raise TemporaryFailure(type(exc).__name__) from exc
+        try:
+            answer = json.loads(raw)
+        except ValueError as exc:
             raise TemporaryFailure(f"{status}: not a Bot API answer") from exc
         if status == 200 and answer.get("ok"):
             return str(answer["result"]["message_id"])

@@ -55,10 +55,13 @@ class WebChatChannel:
         sockets = [ws for ws in self.sockets.get(token, ()) if not ws.closed]
         if not sockets:
             raise NotConnected(token[:6])
-        frame = json.dumps({"type": "message", "id": message.id, "text": message.text,
-                            "locale": message.locale, "kind": str(message.kind),
-                            "choices": [c.as_dict() for c in message.choices]},
-                           ensure_ascii=False)
+        body: dict[str, object] = {
+            "type": "message", "id": message.id, "text": message.text,
+            "locale": message.locale, "kind": str(message.kind),
+            "choices": [c.as_dict() for c in message.choices]}
+        if message.document:  # the note: a download link (bot/web/documents.py)
+            body["document"] = f"/chat/documents/{message.document}"
+        frame = json.dumps(body, ensure_ascii=False)
         for ws in sockets:
             await ws.send_str(frame)
         if message.kind is MessageKind.FAREWELL:

@@ -34,6 +34,7 @@ WINDOW = timedelta(hours=24)
 MARGIN = timedelta(minutes=15)
 MAX_TEXT = 4096
 MAX_BODY = 1024  # the text above buttons or a list
+MAX_CAPTION = 1024  # a document's caption
 MAX_BUTTONS, BUTTON_TITLE = 3, 20
 MAX_ROWS, ROW_TITLE, ROW_DESCRIPTION = 10, 24, 72
 #: The button that opens a list. Temporary: until the flows define this text (their owner was
@@ -139,6 +140,19 @@ class WhatsAppChannel:
         if not message.template:
             raise PermanentFailure("outside the 24-hour window, and not a reminder")
         return await self._template(to, message)
+
+    async def send_document(self, message: Outgoing, filename: str, content: bytes
+                            ) -> Delivery:
+        """The note as a `document` message: uploaded to /media first, then sent by its id,
+        the text as its caption. Only within the 24-hour window (it answers the user)."""
+        _, to = split_user(message.user)
+        if not self.window_open(message):
+            raise PermanentFailure("outside the 24-hour window: a document is not a reminder")
+        media = await self.graph.upload(content, filename, "application/pdf")
+        return Delivery(await self.graph.send({
+            "messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
+            "type": "document", "document": {"id": media, "filename": filename,
+                                             "caption": message.text[:MAX_CAPTION]}}))
 
     async def _template(self, to: str, message: Outgoing) -> Delivery:
         kind = message.template

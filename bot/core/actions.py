@@ -7,6 +7,7 @@ from datetime import date
 
 from bot.core.events import (
     ConsentRecorded,
+    DocumentRequested,
     HandoffRequested,
     LocaleChanged,
     ProblemRecognised,
@@ -139,3 +140,39 @@ def schedule_reminders(ctx: TurnContext, slot: str | None) -> None:
     ctx.emit(RemindersCancelled(topic=slot))
     for reminder in plan(slot, date.fromisoformat(value), ctx.now, ctx.tz, ctx.reminder_policy):
         ctx.emit(reminder)
+
+
+# -- The note about the API and the complaint for the Défenseur des droits (issue 19) -----------
+
+#: Organisations a note may be addressed to (flows/knowledge/note.yaml `organisations`).
+NOTE_ORGANISATIONS = ("employer", "caf", "cpam", "france_travail", "bank", "landlord", "other")
+
+
+@REGISTRY.action("note_for", arg=True)
+def note_for(ctx: TurnContext, organisation: str | None) -> None:
+    """Whom the note is for. Kept in scratch: it says nothing about the person."""
+    if organisation not in NOTE_ORGANISATIONS:
+        raise ActionError(f"unknown organisation {organisation!r}")
+    ctx.session = ctx.session.with_scratch(note_for=organisation, note_api="")
+
+
+@REGISTRY.action("note_without_date")
+def note_without_date(ctx: TurnContext, _: str | None) -> None:
+    """The person does not know the API's end date: the note is written without it."""
+    ctx.session = ctx.session.with_scratch(note_api="unknown")
+
+
+@REGISTRY.action("make_document", arg=True)
+def make_document(ctx: TurnContext, kind: str | None) -> None:
+    """`make_document note` or `make_document complaint`: from what the person told, in this
+    turn or kept with consent; nothing is asked that the document does not need."""
+    if kind not in ("note", "complaint"):
+        raise ActionError(f"unknown document {kind!r}")
+    organisation = ctx.session.scratch.get("note_for")
+    if organisation not in NOTE_ORGANISATIONS:
+        raise ActionError("a document needs the organisation first")
+    ctx.emit(DocumentRequested(
+        kind=kind, organisation=organisation, today=ctx.local_date.isoformat(),
+        status=ctx.known("status"), request=ctx.known("request"),
+        api_end=ctx.known("api_end"), departement=ctx.known("departement"),
+        refused_on=ctx.values.get("refused_on") if kind == "complaint" else None))

@@ -131,3 +131,23 @@ def office_open(ctx: TurnContext, _: str | None) -> bool:
 @REGISTRY.condition("office_closed")
 def office_closed(ctx: TurnContext, _: str | None) -> bool:
     return not office_open(ctx, None)
+
+
+# -- The note about the API (issue 19) ----------------------------------------------------------
+
+@REGISTRY.condition("note_needs")
+def note_needs(ctx: TurnContext, what: str | None) -> bool:
+    """`note_needs status`, `note_needs request`, `note_needs api_end`: what the note would
+    use and the person has not told yet (an end date they said they do not know is not asked
+    again)."""
+    if what == "api_end":
+        return ctx.known("api_end") is None and ctx.session.scratch.get("note_api") != "unknown"
+    return ctx.known(what or "") is None
+
+
+@REGISTRY.condition("note_cites_work")
+def note_cites_work(ctx: TurnContext, _: str | None) -> bool:
+    """The note cites the article giving the right to work: a refugee or a beneficiary of
+    subsidiary protection whose request is known (never a stateless person: ANEF.md 7bis.4)."""
+    return (ctx.known("status") in ("refugee", "subsidiary")
+            and ctx.known("request") in ("first", "renewal"))

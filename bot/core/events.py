@@ -136,3 +136,20 @@ class ProblemRecognised(Event):
 
     type: ClassVar[str] = "problem_recognised"
     error: str
+
+
+@dataclass(frozen=True)
+class DocumentRequested(Event):
+    """The person asked for a document to show (the note about the API for an organisation
+    that refuses it) or to file (the complaint for the Défenseur des droits). The runtime
+    writes it from these facts (bot/documents/note.py) and sends it as a PDF and as text."""
+
+    type: ClassVar[str] = "document_requested"
+    kind: str  # "note" or "complaint"
+    organisation: str  # employer, caf, cpam, france_travail, bank, landlord, other
+    today: str  # ISO, where the association is
+    status: str | None = None
+    request: str | None = None
+    api_end: str | None = None  # ISO
+    departement: str | None = None
+    refused_on: str | None = None  # ISO: the day the organisation refused (the complaint)

@@ -27,6 +27,7 @@ STATUSES = ("refugee", "subsidiary", "stateless", "unknown")
 REQUESTS = ("first", "renewal", "unknown")
 CARDS = ("resident", "pluriannual")
 MAX_NAME = 80  # a name typed in the web chat's form; longer is cut
+NOTE_FILE = "knowledge/note.yaml"  # in the flows folder
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.inbox import admin, login, views
+from bot.inbox import admin, login, observatory, views
 from bot.inbox.accounts import Accounts
 from bot.inbox.app import INBOX, PREFIX, STATIC, Inbox, StaffAction, guard, security_headers
 from bot.inbox.app import templates as make_templates
@@ -18,7 +18,8 @@ from bot.storage.cases import CaseStore
 
 def inbox_routes(app: web.Application, store: CaseStore, act: StaffAction,
                  canned: Sequence[tuple[str, str]], clock: Callable[[], datetime], *,
-                 timezone: tzinfo | None = None, live: Live | None = None) -> Live:
+                 timezone: tzinfo | None = None, live: Live | None = None,
+                 observatory_config: observatory.Observatory | None = None) -> Live:
     """Mount the inbox on `app` under /inbox (before the app starts). `canned`: (canned_id,
     French text) pairs for the picker; `timezone` (default Europe/Paris): where "today" is
     counted for urgency and where times are shown; `live`: raised after each committed turn,
@@ -34,6 +35,9 @@ def inbox_routes(app: web.Application, store: CaseStore, act: StaffAction,
     login.add_routes(inbox.router)
     views.add_routes(inbox.router)
     admin.add_routes(inbox.router)
+    if observatory_config is not None:  # the statistics page and the case page's note
+        inbox[observatory.OBSERVATORY] = observatory_config
+        observatory.add_routes(inbox.router)
     # Before the sub-application, whose prefix would otherwise take /inbox itself.
     app.router.add_get(PREFIX, _to_inbox)
     app.add_subapp(PREFIX, inbox)

@@ -27,6 +27,7 @@ class FakeBotAPI:
     updates: list[dict[str, Any]] = field(default_factory=list)  # every update pushed
     pending: deque[dict[str, Any]] = field(default_factory=deque)  # not yet confirmed
     sent: list[dict[str, Any]] = field(default_factory=list)
+    documents: list[dict[str, Any]] = field(default_factory=list)  # sendDocument, with bytes
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     #: method -> faults to answer with, in order: (status, description, retry_after)
@@ -151,6 +152,32 @@ class FakeBotAPI:
             sent["reply_markup"] = markup
         return _ok(sent)
 
+    async def _sendDocument(self, fields: dict[str, Any]) -> web.Response:  # noqa: N802
+        """A new file must come as a multipart part (a string would be a file_id or a URL,
+        which this fake does not know); the caption is at most 1024 characters."""
+        chat = int(fields["chat_id"])
+        if chat in self.blocked_chats:
+            return _error(403, "Forbidden: bot was blocked by the user", None)
+        document = fields.get("document")
+        if not isinstance(document, dict) or not document["data"]:
+            return _error(400, "Bad Request: wrong remote file identifier specified", None)
+        caption = fields.get("caption", "")
+        if len(caption) > 1024:
+            return _error(400, "Bad Request: message caption is too long", None)
+        self._next_message += 1
+        self.documents.append({"chat_id": chat, "filename": document["filename"],
+                               "mime_type": document["content_type"],
+                               "data": document["data"], "caption": caption})
+        self.received[chat] += 1
+        self.received_event[chat].set()
+        file_id = f"doc{self._next_message}"
+        return _ok({"message_id": self._next_message, "date": int(time.time()),
+                    "chat": {"id": chat, "type": "private"}, "from": BOT, "caption": caption,
+                    "document": {"file_id": file_id, "file_unique_id": file_id,
+                                 "file_name": document["filename"],
+                                 "mime_type": document["content_type"],
+                                 "file_size": len(document["data"])}})
+
     async def _getFile(self, fields: dict[str, Any]) -> web.Response:  # noqa: N802
         file_id = fields["file_id"]
         return _ok({"file_id": file_id, "file_unique_id": file_id,
@@ -172,7 +199,11 @@ async def _fields(request: web.Request) -> dict[str, Any]:
         data = await request.json()
         return {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in data.items()}
     form = await request.post()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    # A file arrives as a multipart part, as to the real server: kept with its name and type.
+    return {k: v if isinstance(v, str) else {"filename": v.filename,
+                                             "content_type": v.content_type,
+                                             "data": v.file.read()}
+            for k, v in form.items()}
 
 
 def _ok(result: Any) -> web.Response:

@@ -65,6 +65,8 @@ class FakeGraphAPI:
     faults: list[tuple[int, int, str]] = field(default_factory=list)
     refused: list[tuple[int, str]] = field(default_factory=list)  # (code, message)
     media: dict[str, bytes] = field(default_factory=dict)
+    #: Files uploaded to /media (the note): media id -> (file name, type, bytes).
+    uploads: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)
     downloads: list[str] = field(default_factory=list)  # media ids fetched
     #: When each user last wrote, as Meta knows it (set when a test builds their message).
     last_inbound: dict[str, datetime] = field(default_factory=dict)
@@ -75,6 +77,7 @@ class FakeGraphAPI:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/{version}/{phone}/messages", self._messages)
+        app.router.add_post("/{version}/{phone}/media", self._upload)
         app.router.add_get("/{version}/{media_id}", self._media_info)
         app.router.add_get("/download/{media_id}", self._download)
         return app
@@ -210,6 +213,11 @@ class FakeGraphAPI:
             _limit(body, 1, 4096, "text.body")
         elif kind == "interactive":
             self._check_interactive(payload.get("interactive") or {})
+        elif kind == "document":
+            document = payload.get("document") or {}
+            if document.get("id") not in self.uploads and not document.get("link"):
+                raise GraphRefusal(400, 131053, "Media upload error: unknown media id")
+            _limit(document.get("caption", "-"), 1, 1024, "document.caption")
         else:
             raise GraphRefusal(400, 131051, f"Unsupported message type {kind!r}")
 
@@ -254,6 +262,25 @@ class FakeGraphAPI:
         taps = [c for c in components if c.get("type") == "button"]
         if len(taps) > len(buttons) or any(c.get("sub_type") != "quick_reply" for c in taps):
             raise GraphRefusal(400, 132000, "Button parameters do not match")
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """POST /{phone}/media, multipart: messaging_product, type and the file itself."""
+        if not self._authorised(request):
+            return _error(401, 190, "Invalid OAuth access token.")
+        if request.match_info["phone"] != self.phone_number_id:
+            return _error(400, 100, "Unsupported post request.")
+        if not request.content_type.startswith("multipart/"):
+            return _error(400, 100, "The parameter file is required.")
+        form = await request.post()
+        upload = form.get("file")
+        if form.get("messaging_product") != "whatsapp" or isinstance(upload, str) or \
+                upload is None:
+            return _error(400, 100, "The parameter messaging_product and file are required.")
+        if form.get("type") != upload.content_type:
+            return _error(400, 100, "Param type must match the file's type")
+        media_id = self._id("media")
+        self.uploads[media_id] = (upload.filename, upload.content_type, upload.file.read())
+        return web.json_response({"id": media_id})
 
     async def _media_info(self, request: web.Request) -> web.Response:
         if not self._authorised(request):
