@@ -17,6 +17,7 @@ from types import MappingProxyType
 from bot.core.engine import Engine, Turn
 from bot.core.events import (
     CaseClosed,
+    ConsentRecorded,
     DocumentRequested,
     FlowFailed,
     HandoffRequested,
@@ -233,7 +234,10 @@ class Conversations:
                 # No user text in logs: the flow, the state and the error's type are enough.
                 log.warning("flow failed in %s.%s: %s", event.flow, event.state,
                             event.error.split(":", 1)[0])
-        if not erased:
+        if any(isinstance(e, ConsentRecorded) and not e.given for e in turn.events):
+            # Consent withdrawn: like the dates, the person's observations are forgotten.
+            await tx.forget_observations(user)
+        elif not erased:
             # The observatory's anonymous facts (with consent only): from the events and the
             # session's changes, never from what the person wrote.
             found = observe(before, turn.session, turn.events,

@@ -153,7 +153,7 @@ def note_for(ctx: TurnContext, organisation: str | None) -> None:
     """Whom the note is for. Kept in scratch: it says nothing about the person."""
     if organisation not in NOTE_ORGANISATIONS:
         raise ActionError(f"unknown organisation {organisation!r}")
-    ctx.session = ctx.session.with_scratch(note_for=organisation, note_api="")
+    ctx.session = ctx.session.with_scratch(note_for=organisation, note_api="", note_made="")
 
 
 @REGISTRY.action("note_without_date")
@@ -168,9 +168,14 @@ def make_document(ctx: TurnContext, kind: str | None) -> None:
     turn or kept with consent; nothing is asked that the document does not need."""
     if kind not in ("note", "complaint"):
         raise ActionError(f"unknown document {kind!r}")
-    organisation = ctx.session.scratch.get("note_for")
+    # Each document is made once: coming back to its state (after /help, say) says the
+    # explanation again without sending the document twice.
+    waiting = "note_for" if kind == "note" else "note_made"
+    organisation = ctx.session.scratch.get(waiting)
     if organisation not in NOTE_ORGANISATIONS:
-        raise ActionError("a document needs the organisation first")
+        return
+    made = {"note_for": "", "note_made": organisation if kind == "note" else ""}
+    ctx.session = ctx.session.with_scratch(**made)
     ctx.emit(DocumentRequested(
         kind=kind, organisation=organisation, today=ctx.local_date.isoformat(),
         status=ctx.known("status"), request=ctx.known("request"),

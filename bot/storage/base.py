@@ -145,6 +145,9 @@ class Transaction(Sql, Protocol):
     async def record_observations(self, user: str, rows: Sequence[Observation]) -> None:
         """The observatory's anonymous facts a turn yielded (bot/observatory/derive.py)."""
         ...
+    async def forget_observations(self, user: str) -> None:
+        """Consent withdrawn: the person's observations leave the figures."""
+        ...
     async def keep_document(self, user: str, token: str, facts: str, now: datetime,
                             expires_at: datetime) -> None:
         """A document's facts until it is delivered or its link expires (expired ones go)."""

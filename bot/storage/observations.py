@@ -32,6 +32,7 @@ INSERT_DOCUMENT = (
     "INSERT INTO documents (token, user_key, facts, created_at, expires_at) "
     "VALUES (?, ?, ?, ?, ?)")
 PURGE_DOCUMENTS = "DELETE FROM documents WHERE expires_at < ?"
+FORGET_OBSERVATIONS = "DELETE FROM observations WHERE user_key = ?"
 
 
 def _iso(moment: datetime) -> str:

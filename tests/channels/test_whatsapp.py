@@ -145,10 +145,10 @@ async def test_a_signed_conversation_with_a_list_buttons_and_numbers(
     assert body(sent[4]).startswith(RLM)  # Dari, right to left, as the engine wrote it
     sent = await say(graph, client, graph.button_reply(ALICE, "agree"), 7)
     menu = sent[6]
-    assert kind(menu) == "text"  # eleven choices: more than a list holds, so numbered lines
+    assert kind(menu) == "text"  # twelve choices: more than a list holds, so numbered lines
     lines = body(menu).split("\n")
-    assert lines[-11].startswith(f"{RLM}۱. ")
-    assert lines[-1].startswith(f"{RLM}۱۱. ")
+    assert lines[-12].startswith(f"{RLM}۱. ")
+    assert lines[-1].startswith(f"{RLM}۱۲. ")
     sent = await say(graph, client, graph.text(ALICE, "۴"), 8)  # the 4th, in Persian digits
     assert kind(sent[7]) == "button"
     assert ids(sent[7]) == ["menu"]

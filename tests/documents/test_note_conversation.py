@@ -139,3 +139,13 @@ async def test_delete_erases_the_document_and_the_observations(
     assert (await runtime.storage.rows_about(person.user)).get("documents", 0) == 0
     assert (await runtime.storage.rows_about(person.user)).get("observations", 0) == 0
     assert await DocumentSource(runtime.storage, runtime.notes).pdf(token, NOW) is None
+
+
+async def test_withdrawing_consent_forgets_the_observations(
+        runtime: Runtime, channel: RecordingChannel) -> None:
+    person = await _ask_note(runtime, channel, "fr", "test:withdraw")
+    await person.send("/api 01/06/2027")
+    assert (await runtime.storage.rows_about(person.user))["observations"] == 1
+    await person.send("/privacy")
+    await person.tap("withdraw")
+    assert (await runtime.storage.rows_about(person.user))["observations"] == 0

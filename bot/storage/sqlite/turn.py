@@ -90,6 +90,9 @@ class TurnWrites(TransactionBase):
         self.writes.extend((observations.INSERT_OBSERVATION,
                             observations.observation_params(user, o), None) for o in rows)
 
+    async def forget_observations(self, user: str) -> None:
+        self.writes.append((observations.FORGET_OBSERVATIONS, (user,), None))
+
     async def keep_document(self, user: str, token: str, facts: str, now: datetime,
                             expires_at: datetime) -> None:
         self.writes.append((observations.PURGE_DOCUMENTS, (iso(now),), None))
