@@ -27,6 +27,7 @@ from bot.storage.observations import ObservationStore
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
+    from bot.storage.sqlite import SQLiteStorage
 
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
           "septembre", "octobre", "novembre", "décembre")
@@ -74,7 +75,7 @@ def _period(request: web.Request, today: date) -> tuple[date, date, str, str]:
 async def _figures(request: web.Request) -> tuple[Figures, str]:
     inbox, config = inbox_of(request), request.app[OBSERVATORY]
     start, end, label, month = _period(request, inbox.today())
-    raw = await ObservationStore(inbox.store.storage).figures(start, end)
+    raw = await ObservationStore(_sqlite(inbox.store.storage)).figures(start, end)
     return figures(raw, config.departements, config.problems, label), month
 
 
@@ -138,11 +139,17 @@ async def case_note(request: web.Request) -> web.Response:
                         headers={"Content-Disposition": f'inline; filename="{filename(facts)}"'})
 
 
-async def _slots(storage: object, user: str) -> dict[str, str]:
+def _sqlite(storage: object) -> SQLiteStorage:
+    """The observatory's queries are written for SQLite (schema 0008) for now."""
     from bot.storage.sqlite import SQLiteStorage
 
-    assert isinstance(storage, SQLiteStorage)
-    rows = await storage.read(lambda conn: conn.execute(
+    if not isinstance(storage, SQLiteStorage):
+        raise TypeError("the observatory needs the SQLite storage")
+    return storage
+
+
+async def _slots(storage: object, user: str) -> dict[str, str]:
+    rows = await _sqlite(storage).read(lambda conn: conn.execute(
         "SELECT data FROM sessions WHERE user_key = ?", (user,)).fetchall())
     if not rows:
         return {}
