@@ -20,7 +20,7 @@ from bot.channels.whatsapp_templates import LANGUAGES, TemplateBook
 from bot.content import load_support
 from bot.core.model import MessageKind
 from bot.documents.delivery import LIFETIME, DocumentSource, new_token
-from bot.documents.note import NoteFacts, load_note_knowledge
+from bot.documents.note import NoteFacts, NoteKnowledge, load_note_knowledge
 from bot.sender import Sender
 from bot.settings import Settings
 from bot.storage.sqlite import SQLiteStorage
@@ -43,7 +43,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SQLiteStorage]:
 
 
 @pytest.fixture(scope="module")
-def notes():
+def notes() -> NoteKnowledge:
     support = load_support(ROOT / "flows")
     return load_note_knowledge(ROOT / "flows" / "knowledge" / "note.yaml",
                                support.departements.by_code)
@@ -60,7 +60,8 @@ async def _queue(store: SQLiteStorage, user: str, facts: NoteFacts = FACTS) -> s
     return token
 
 
-async def test_telegram_sends_the_pdf_as_a_document(store, notes, tmp_path) -> None:
+async def test_telegram_sends_the_pdf_as_a_document(store: SQLiteStorage, notes: NoteKnowledge,
+        tmp_path: Path) -> None:
     api = FakeBotAPI()
     server = TestServer(api.app())
     await server.start_server()
@@ -87,8 +88,8 @@ async def test_telegram_sends_the_pdf_as_a_document(store, notes, tmp_path) -> N
         await server.close()
 
 
-async def test_whatsapp_uploads_then_sends_a_document(store, notes, settings: Settings,
-                                                      tmp_path) -> None:
+async def test_whatsapp_uploads_then_sends_a_document(
+        store: SQLiteStorage, notes: NoteKnowledge, settings: Settings, tmp_path: Path) -> None:
     clock = ShiftedClock(NOW)
     fake = FakeGraphAPI(clock=clock, templates=load_templates(
         settings.whatsapp_templates_dir, {LANGUAGES["fr"]}))
@@ -117,7 +118,7 @@ async def test_whatsapp_uploads_then_sends_a_document(store, notes, settings: Se
         await server.close()
 
 
-async def test_an_expired_document_is_not_sent(store, notes) -> None:
+async def test_an_expired_document_is_not_sent(store: SQLiteStorage, notes: NoteKnowledge) -> None:
     channel_api = FakeBotAPI()
     server = TestServer(channel_api.app())
     await server.start_server()
@@ -135,7 +136,9 @@ async def test_an_expired_document_is_not_sent(store, notes) -> None:
         await server.close()
 
 
-async def test_the_web_chat_gives_a_link_and_the_page_a_pdf(store, notes, tmp_path) -> None:
+async def test_the_web_chat_gives_a_link_and_the_page_a_pdf(
+        store: SQLiteStorage, notes: NoteKnowledge,
+        tmp_path: Path) -> None:
     token = await _queue(store, "web:" + "a" * 32)
     claimed = await store.claim_outbox(NOW, 10)
     assert claimed[0].document == token
@@ -168,7 +171,7 @@ async def test_the_web_chat_gives_a_link_and_the_page_a_pdf(store, notes, tmp_pa
         assert (await client.get(f"/chat/documents/{token}")).status == 404
 
 
-async def test_the_web_chat_frame_carries_the_link(store) -> None:
+async def test_the_web_chat_frame_carries_the_link(store: SQLiteStorage) -> None:
     token = await _queue(store, "web:" + "b" * 32)
     claimed = await store.claim_outbox(NOW, 10)
     channel = WebChatChannel()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_request import FileField
 
 BOT = {"id": 42, "is_bot": True, "first_name": "Relais", "username": "relais_test_bot"}
 
@@ -200,10 +201,9 @@ async def _fields(request: web.Request) -> dict[str, Any]:
         return {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in data.items()}
     form = await request.post()
     # A file arrives as a multipart part, as to the real server: kept with its name and type.
-    return {k: v if isinstance(v, str) else {"filename": v.filename,
-                                             "content_type": v.content_type,
-                                             "data": v.file.read()}
-            for k, v in form.items()}
+    return {k: {"filename": v.filename, "content_type": v.content_type,
+                "data": v.file.read()} if isinstance(v, FileField) else v
+            for k, v in form.items() if isinstance(v, str | FileField)}
 
 
 def _ok(result: Any) -> web.Response:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import ClientResponse, web
+from aiohttp.web_request import FileField
 
 from bot.clock import Clock
 from tests.clients import WebClient
@@ -273,8 +274,7 @@ class FakeGraphAPI:
             return _error(400, 100, "The parameter file is required.")
         form = await request.post()
         upload = form.get("file")
-        if form.get("messaging_product") != "whatsapp" or isinstance(upload, str) or \
-                upload is None:
+        if form.get("messaging_product") != "whatsapp" or not isinstance(upload, FileField):
             return _error(400, 100, "The parameter messaging_product and file are required.")
         if form.get("type") != upload.content_type:
             return _error(400, 100, "Param type must match the file's type")

@@ -22,6 +22,8 @@ from bot.documents.note import load_note_knowledge
 from bot.inbox import inbox_routes
 from bot.inbox.observatory import Observatory
 from bot.storage.cases import CaseStore
+from bot.storage.sqlite import SQLiteStorage
+from tests.clients import WebClient
 from tests.conftest import NOW
 from tests.documents.conftest import ROOT, pdf_text
 from tests.inbox.conftest import CANNED, PASSWORD, Recorder, login, new_case, organisation, worker
@@ -32,7 +34,7 @@ PROBLEMS = {"api_expired_not_renewed": "API expirée, pas renouvelée"}
 
 
 @pytest.fixture
-async def observatory_client(store: CaseStore, act: Recorder) -> AsyncIterator[TestClient]:
+async def observatory_client(store: CaseStore, act: Recorder) -> AsyncIterator[WebClient]:
     support = load_support(ROOT / "flows")
     notes = load_note_knowledge(ROOT / "flows" / "knowledge" / "note.yaml",
                                 support.departements.by_code)
@@ -42,6 +44,7 @@ async def observatory_client(store: CaseStore, act: Recorder) -> AsyncIterator[T
     clock = ManualClock(NOW.replace(year=2026, month=12, day=3))
     inbox_routes(app, store, act, CANNED, clock.now,
                  observatory_config=Observatory(notes, labels, PROBLEMS))
+    assert isinstance(store.storage, SQLiteStorage)
     await seed(store.storage)
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
@@ -49,13 +52,13 @@ async def observatory_client(store: CaseStore, act: Recorder) -> AsyncIterator[T
     await client.close()
 
 
-async def _admin(client: TestClient, store: CaseStore) -> None:
+async def _admin(client: WebClient, store: CaseStore) -> None:
     org = await organisation(store, "Cimade Nice")
     await worker(store, org, "admin@example.org", admin=True)
     assert (await login(client, "admin@example.org", PASSWORD)).status == 303
 
 
-async def test_only_admins_see_the_figures(observatory_client: TestClient,
+async def test_only_admins_see_the_figures(observatory_client: WebClient,
                                            store: CaseStore) -> None:
     org = await organisation(store, "Cimade Nice")
     await worker(store, org, "bob@example.org")
@@ -65,7 +68,7 @@ async def test_only_admins_see_the_figures(observatory_client: TestClient,
         assert (await observatory_client.get(path)).status == 403
 
 
-async def test_the_page_the_csv_and_the_report(observatory_client: TestClient,
+async def test_the_page_the_csv_and_the_report(observatory_client: WebClient,
                                                store: CaseStore, tmp_path: Path) -> None:
     await _admin(observatory_client, store)
     page = await observatory_client.get("/inbox/observatoire?mois=2026-11")
@@ -90,7 +93,7 @@ async def test_the_page_the_csv_and_the_report(observatory_client: TestClient,
 
 
 async def test_a_caseworker_prints_the_note_from_the_case_page(
-        observatory_client: TestClient, store: CaseStore, tmp_path: Path) -> None:
+        observatory_client: WebClient, store: CaseStore, tmp_path: Path) -> None:
     org = await organisation(store, "Cimade Nice")
     await worker(store, org, "anne@example.org")
     user = "telegram:4242"
@@ -98,10 +101,10 @@ async def test_a_caseworker_prints_the_note_from_the_case_page(
     slots = {"status": "subsidiary", "request": "first", "api_end": "2027-02-01",
              "departement": "06"}
     async with store.storage.transaction() as tx:
-        await tx.db.execute(
+        await tx.run(
             "INSERT INTO sessions (user_key, data, version, updated_at) VALUES (?, ?, 1, ?)",
-            (user, json.dumps({"flow": "menu", "state": "main", "slots": slots}),
-             NOW.isoformat()))
+            user, json.dumps({"flow": "menu", "state": "main", "slots": slots}),
+            NOW.isoformat())
     await login(observatory_client, "anne@example.org", PASSWORD)
     page = await observatory_client.get(f"/inbox/cases/{case_id}")
     assert f'action="/inbox/cases/{case_id}/note"' in await page.text()
@@ -117,7 +120,7 @@ async def test_a_caseworker_prints_the_note_from_the_case_page(
 
 
 @pytest.mark.slow
-async def test_the_charts_in_chromium(observatory_client: TestClient, store: CaseStore,
+async def test_the_charts_in_chromium(observatory_client: WebClient, store: CaseStore,
                                       tmp_path: Path) -> None:
     assert shutil.which(CHROMIUM), "scripts/install-system-packages.sh installs chromium"
     org = await organisation(store, "Cimade Nice")
