@@ -37,7 +37,7 @@ from bot.inbox import inbox_routes
 from bot.inbox.announce import Announcer
 from bot.inbox.live import Live
 from bot.inbox.mail import Mailer, SMTPSettings
-from bot.inbox.observatory import observatory_of
+from bot.observatory.config import observatory_of
 from bot.runtime import Runtime
 from bot.sender import RateLimit
 from bot.settings import Settings, SettingsError

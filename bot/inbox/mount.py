@@ -13,13 +13,14 @@ from bot.inbox.accounts import Accounts
 from bot.inbox.app import INBOX, PREFIX, STATIC, Inbox, StaffAction, guard, security_headers
 from bot.inbox.app import templates as make_templates
 from bot.inbox.live import Live
+from bot.observatory.config import Observatory
 from bot.storage.cases import CaseStore
 
 
 def inbox_routes(app: web.Application, store: CaseStore, act: StaffAction,
                  canned: Sequence[tuple[str, str]], clock: Callable[[], datetime], *,
                  timezone: tzinfo | None = None, live: Live | None = None,
-                 observatory_config: observatory.Observatory | None = None) -> Live:
+                 observatory_config: Observatory | None = None) -> Live:
     """Mount the inbox on `app` under /inbox (before the app starts). `canned`: (canned_id,
     French text) pairs for the picker; `timezone` (default Europe/Paris): where "today" is
     counted for urgency and where times are shown; `live`: raised after each committed turn,

@@ -8,36 +8,21 @@ style attribute, so the inbox's content security policy stays as strict as it is
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.core.model import SOURCE_LOCALE
 from bot.documents.delivery import filename
-from bot.documents.note import ORGANISATIONS, NoteFacts, NoteKnowledge
+from bot.documents.note import ORGANISATIONS, NoteFacts
 from bot.documents.pdf import render
 from bot.inbox.app import inbox_of, session_of
 from bot.observatory.charts import bar_chart
+from bot.observatory.config import Observatory
 from bot.observatory.export import as_csv, monthly_report
 from bot.observatory.figures import METHOD, Figures, figures
-from bot.storage.observations import ObservationStore
-
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
-    from bot.storage.sqlite import SQLiteStorage
 
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
           "septembre", "octobre", "novembre", "décembre")
-
-
-@dataclass(frozen=True)
-class Observatory:
-    notes: NoteKnowledge
-    departements: dict[str, str] = field(default_factory=dict)  # code -> "Name (code)"
-    problems: dict[str, str] = field(default_factory=dict)  # id -> French title
 
 
 OBSERVATORY = web.AppKey("observatory", Observatory)
@@ -75,7 +60,7 @@ def _period(request: web.Request, today: date) -> tuple[date, date, str, str]:
 async def _figures(request: web.Request) -> tuple[Figures, str]:
     inbox, config = inbox_of(request), request.app[OBSERVATORY]
     start, end, label, month = _period(request, inbox.today())
-    raw = await ObservationStore(_sqlite(inbox.store.storage)).figures(start, end)
+    raw = await config.store.figures(start, end)
     return figures(raw, config.departements, config.problems, label), month
 
 
@@ -129,7 +114,7 @@ async def case_note(request: web.Request) -> web.Response:
     case = await inbox.store.case(me.org_id, int(request.match_info["id"]))
     if case is None:
         return inbox.refuse(request, 404, "Ce cas n'existe pas.")
-    slots = await _slots(inbox.store.storage, case.user_key)
+    slots = await request.app[OBSERVATORY].store.slots(case.user_key)
     api_end = slots.get("api_end")
     facts = NoteFacts("note", organisation, inbox.today(), slots.get("status"),
                       slots.get("request"), date.fromisoformat(api_end) if api_end else None,
@@ -139,37 +124,8 @@ async def case_note(request: web.Request) -> web.Response:
                         headers={"Content-Disposition": f'inline; filename="{filename(facts)}"'})
 
 
-def _sqlite(storage: object) -> SQLiteStorage:
-    """The observatory's queries are written for SQLite (schema 0008) for now."""
-    from bot.storage.sqlite import SQLiteStorage
-
-    if not isinstance(storage, SQLiteStorage):
-        raise TypeError("the observatory needs the SQLite storage")
-    return storage
-
-
-async def _slots(storage: object, user: str) -> dict[str, str]:
-    rows = await _sqlite(storage).read(lambda conn: conn.execute(
-        "SELECT data FROM sessions WHERE user_key = ?", (user,)).fetchall())
-    if not rows:
-        return {}
-    slots = json.loads(rows[0][0]).get("slots", {})
-    return {k: v for k, v in slots.items() if isinstance(v, str)}
-
-
 def _month_back(today: date, n: int) -> date:
     month = today.month - n
     year = today.year + (month - 1) // 12
     return date(year, (month - 1) % 12 + 1, 1)
 
-
-def observatory_of(runtime: Runtime) -> Observatory:
-    """The page's French names, from the runtime's content."""
-    engine = runtime.engine
-    departements = {} if engine.support is None else {
-        code: d.label for code, d in engine.support.departements.by_code.items()}
-    speaker = engine.speaker
-    problems = {} if speaker.catalogue is None else {
-        pid: speaker.translator.render(p.title, SOURCE_LOCALE).text
-        for pid, p in speaker.catalogue.problems.items()}
-    return Observatory(runtime.notes, departements, problems)

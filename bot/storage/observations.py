@@ -6,6 +6,7 @@ aggregates the statistics page needs: counts of distinct people, never a row abo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -122,6 +123,17 @@ class ObservationStore:
             sorted(r[0] for r in ccc), sorted(r[0] for r in gaps), len(renewed),
             sum(r[1] for r in renewed), beyond[0][0], people[0][0],
             [(r[0], r[1]) for r in outcomes])
+
+    async def slots(self, user: str) -> dict[str, str]:
+        """What the person told and let us keep (their session's slots): the caseworker's
+        printed note is written from it."""
+
+        async with self.storage.transaction() as tx:
+            row = await tx.one("SELECT data FROM sessions WHERE user_key = ?", user)
+        if row is None:
+            return {}
+        kept = json.loads(row[0]).get("slots", {})
+        return {k: v for k, v in kept.items() if isinstance(v, str)}
 
     async def document(self, token: str, now: datetime) -> tuple[str, str] | None:
         """(user, facts JSON) of a document whose link has not expired."""

@@ -20,8 +20,9 @@ from bot.clock import ManualClock
 from bot.content import load_support
 from bot.documents.note import load_note_knowledge
 from bot.inbox import inbox_routes
-from bot.inbox.observatory import Observatory
+from bot.observatory.config import Observatory
 from bot.storage.cases import CaseStore
+from bot.storage.observations import ObservationStore
 from bot.storage.sqlite import SQLiteStorage
 from tests.clients import WebClient
 from tests.conftest import NOW
@@ -42,9 +43,9 @@ async def observatory_client(store: CaseStore, act: Recorder) -> AsyncIterator[W
     app = web.Application()
     # The inbox's "today" is in December 2026: November is the month before.
     clock = ManualClock(NOW.replace(year=2026, month=12, day=3))
-    inbox_routes(app, store, act, CANNED, clock.now,
-                 observatory_config=Observatory(notes, labels, PROBLEMS))
     assert isinstance(store.storage, SQLiteStorage)
+    inbox_routes(app, store, act, CANNED, clock.now, observatory_config=Observatory(
+        ObservationStore(store.storage), notes, labels, PROBLEMS))
     await seed(store.storage)
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
