@@ -90,6 +90,9 @@ class TurnWrites(TransactionBase):
             await self.run(observations.INSERT_OBSERVATION,
                            *observations.observation_params(user, o))
 
+    async def forget_observations(self, user: str) -> None:
+        await self.run(observations.FORGET_OBSERVATIONS, user)
+
     async def keep_document(self, user: str, token: str, facts: str, now: datetime,
                             expires_at: datetime) -> None:
         await self.run(observations.PURGE_DOCUMENTS, iso(now))
