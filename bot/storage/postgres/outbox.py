@@ -5,12 +5,12 @@ never overtakes an earlier one still pending or being sent."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from bot.core.model import Choice, MessageKind
 from bot.storage.base import PEER_STATUSES, Delivery, OutboxMessage
+from bot.storage.portable import OutboxReads
 from bot.storage.postgres.connection import Connection, TransactionBase
-from bot.storage.rows import USER_TABLES, claimed, iso
+from bot.storage.rows import claimed, iso
 
 _FORGET_IF_ERASED = ("DELETE FROM outbox WHERE id = %s AND NOT EXISTS "
                      "(SELECT 1 FROM users u WHERE u.user_key = outbox.user_key)")
@@ -26,7 +26,7 @@ class OutboxWrites(TransactionBase):
                       user, str(kind), locale, body, iso(now), iso(now))
 
 
-class OutboxStore(Connection):
+class OutboxStore(Connection, OutboxReads):
     async def claim_outbox(self, now: datetime, limit: int) -> list[OutboxMessage]:
         async with self.pool.connection() as conn, conn.transaction():
             cursor = await conn.execute(
@@ -105,36 +105,3 @@ class OutboxStore(Connection):
             if cursor.rowcount != 1:
                 await conn.execute("UPDATE outbox SET status = 'failed', body = '{}', "
                                    "last_error = %s WHERE id = %s", (error[:200], message_id))
-
-    async def recover_in_flight(self) -> int:
-        """At start-up. With several instances, a row another instance is sending at that
-        moment is marked too; its `mark_sent` then still records it as sent."""
-        return await self._write(
-            "UPDATE outbox SET status = 'uncertain', body = '{}' WHERE status = 'sending'")
-
-    async def outbox_status(self, message_id: int) -> str | None:
-        rows = await self._all("SELECT status FROM outbox WHERE id = ?", message_id)
-        return str(rows[0][0]) if rows else None
-
-    async def pending_count(self) -> int:
-        rows = await self._all("SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')")
-        return int(rows[0][0])
-
-    async def stats(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for table in USER_TABLES:
-            rows = await self._all(f"SELECT COUNT(*) FROM {table}")
-            out[table] = rows[0][0]
-        rows = await self._all("SELECT COUNT(*) FROM outbox WHERE fallback_from IS NOT NULL")
-        out["template_fallbacks"] = rows[0][0]
-        return out
-
-    async def delivery(self, message_id: int) -> dict[str, Any] | None:
-        rows = await self._all(
-            "SELECT status, channel_ref, peer_status, peer_status_at, sent_as, fallback_from, "
-            "last_error FROM outbox WHERE id = ?", message_id)
-        if not rows:
-            return None
-        keys = ("status", "channel_ref", "peer_status", "peer_status_at", "sent_as",
-                "fallback_from", "last_error")
-        return dict(zip(keys, rows[0], strict=True))

@@ -4,44 +4,21 @@ staged, and sent, exactly once."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from bot.storage.base import ReminderGroup, StagedText, Timer
+from bot.storage.portable import TIMER_COLUMNS, TimerScheduling, timer_from_row
 from bot.storage.postgres.connection import Connection, TransactionBase
 from bot.storage.rows import iso, when
 
-_TIMER_COLUMNS = "id, user_key, name, topic, due_at, payload"
 
-
-def _timer(row: Any) -> Timer:
-    return Timer(id=row[0], user=row[1], name=row[2], topic=row[3], due_at=when(row[4]),
-                 payload=json.loads(row[5]))
-
-
-class TimerWrites(TransactionBase):
-    async def schedule(self, user: str, name: str, topic: str, due_at: datetime,
-                       payload: Mapping[str, str], now: datetime) -> int:
-        return await self.insert(
-            "INSERT INTO scheduled (user_key, name, topic, due_at, payload, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            user, name, topic, iso(due_at), json.dumps(dict(payload)), iso(now))
-
-    async def cancel_timers(self, user: str, topic: str | None) -> int:
-        if topic is None:
-            return await self.run("UPDATE scheduled SET status = 'cancelled' WHERE user_key = ? "
-                                  "AND status = 'pending'", user)
-        return await self.run("UPDATE scheduled SET status = 'cancelled' WHERE user_key = ? "
-                              "AND topic = ? AND status = 'pending'", user, topic)
-
+class TimerWrites(TransactionBase, TimerScheduling):
     async def take_timer(self, timer_id: int, now: datetime) -> Timer | None:
         # The row lock makes a second instance firing the same timer wait, then find it done.
         row = await self.one(f"UPDATE scheduled SET status = 'done', done_at = ? "
-                             f"WHERE id = ? AND status = 'pending' RETURNING {_TIMER_COLUMNS}",
+                             f"WHERE id = ? AND status = 'pending' RETURNING {TIMER_COLUMNS}",
                              iso(now), timer_id)
-        return None if row is None else _timer(row)
+        return None if row is None else timer_from_row(row)
 
     async def superseded(self, timer: Timer, now: datetime) -> bool:
         row = await self.one(
@@ -127,10 +104,10 @@ class TimerWrites(TransactionBase):
 class TimerStore(Connection):
     async def due_timers(self, now: datetime, limit: int) -> list[Timer]:
         rows = await self._all(
-            f"SELECT {_TIMER_COLUMNS} FROM scheduled "
+            f"SELECT {TIMER_COLUMNS} FROM scheduled "
             "WHERE status = 'pending' AND name != 'reminder' AND due_at <= ? "
             "ORDER BY due_at, id LIMIT ?", iso(now), limit)
-        return [_timer(r) for r in rows]
+        return [timer_from_row(r) for r in rows]
 
     async def next_due(self) -> datetime | None:
         rows = await self._all("SELECT MIN(due_at) FROM scheduled WHERE status = 'pending'")

@@ -11,6 +11,7 @@ from bot.core.model import Session
 from bot.observatory.derive import Observation
 from bot.storage import cases, observations
 from bot.storage.base import AlreadyAnswered, VersionConflict
+from bot.storage.portable import UserReads
 from bot.storage.postgres.connection import Connection, TransactionBase
 from bot.storage.rows import USER_TABLES, inbound_digest, iso, session_columns
 
@@ -110,7 +111,7 @@ class TurnWrites(TransactionBase):
             await self.pg(f"DELETE FROM {table} WHERE user_key = %s", user)
 
 
-class TurnReads(Connection):
+class TurnReads(Connection, UserReads):
     async def load_turn(self, user: str, message_id: str) -> tuple[bool, Session | None]:
         """Outside any transaction; the commit settles a race (claim_inbound, version)."""
         digest = inbound_digest(user, message_id)
@@ -124,33 +125,6 @@ class TurnReads(Connection):
         if row is None:
             return True, None
         return True, Session.from_json(user, json.loads(row[0]), row[1])
-
-    async def set_reachable(self, user: str, reachable: bool) -> None:
-        await self._write("UPDATE users SET reachable = ? WHERE user_key = ?", int(reachable),
-                          user)
-
-    async def is_reachable(self, user: str) -> bool:
-        rows = await self._all("SELECT reachable FROM users WHERE user_key = ?", user)
-        return bool(rows[0][0]) if rows else True
-
-    async def transcript(self, user: str) -> list[tuple[str, str, str]]:
-        rows = await self._all(
-            "SELECT direction, at, text FROM transcript WHERE user_key = ? ORDER BY id", user)
-        return [(r[0], r[1], r[2]) for r in rows]
-
-    async def inactive_users(self, before: datetime) -> list[str]:
-        rows = await self._all("SELECT user_key FROM users WHERE last_seen_at < ?", iso(before))
-        return [r[0] for r in rows]
-
-    async def prune_inbound(self, before: datetime) -> int:
-        return await self._write("DELETE FROM inbound WHERE received_at < ?", iso(before))
-
-    async def rows_about(self, user: str) -> dict[str, int]:
-        out = {}
-        for table in await self.tables_with_user_key():
-            rows = await self._all(f"SELECT COUNT(*) FROM {table} WHERE user_key = ?", user)
-            out[table] = int(rows[0][0])
-        return out
 
     async def tables_with_user_key(self) -> list[str]:
         rows = await self._all(

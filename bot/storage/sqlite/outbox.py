@@ -10,7 +10,8 @@ from typing import Any
 
 from bot.core.model import Choice, MessageKind
 from bot.storage.base import PEER_STATUSES, Delivery, OutboxMessage
-from bot.storage.rows import USER_TABLES, claimed, iso
+from bot.storage.portable import OutboxReads
+from bot.storage.rows import claimed, iso
 from bot.storage.sqlite.connection import Connection, TransactionBase, all_or_nothing
 
 _INSERT = ("INSERT INTO outbox (user_key, kind, locale, body, created_at, available_at) "
@@ -47,7 +48,7 @@ def _mark_sent(conn: sqlite3.Connection, sent: list[tuple[int, Delivery]],
         [(iso(now), d.ref, d.sent_as, d.fallback_from, i) for i, d in sent])
 
 
-class OutboxStore(Connection):
+class OutboxStore(Connection, OutboxReads):
     """The sender's side of the outbox. Each call is its own transaction."""
 
     async def claim_outbox(self, now: datetime, limit: int) -> list[OutboxMessage]:
@@ -145,36 +146,3 @@ class OutboxStore(Connection):
                              "last_error = ? WHERE id = ?", (error[:200], message_id))
 
         await self._atomic(mark)
-
-    async def recover_in_flight(self) -> int:
-        return await self._write(
-            "UPDATE outbox SET status = 'uncertain', body = '{}' WHERE status = 'sending'")
-
-    async def outbox_status(self, message_id: int) -> str | None:
-        rows = await self._all("SELECT status FROM outbox WHERE id = ?", message_id)
-        return str(rows[0][0]) if rows else None
-
-    async def pending_count(self) -> int:
-        rows = await self._all("SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')")
-        return int(rows[0][0])
-
-    async def stats(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for table in USER_TABLES:
-            rows = await self._all(f"SELECT COUNT(*) FROM {table}")
-            out[table] = rows[0][0]
-        # Messages sent as another language's template because the user's had none approved.
-        rows = await self._all("SELECT COUNT(*) FROM outbox WHERE fallback_from IS NOT NULL")
-        out["template_fallbacks"] = rows[0][0]
-        return out
-
-    async def delivery(self, message_id: int) -> dict[str, Any] | None:
-        """How an outbox row went out, as the channel reported it (for tests and admins)."""
-        rows = await self._all(
-            "SELECT status, channel_ref, peer_status, peer_status_at, sent_as, fallback_from, "
-            "last_error FROM outbox WHERE id = ?", message_id)
-        if not rows:
-            return None
-        keys = ("status", "channel_ref", "peer_status", "peer_status_at", "sent_as",
-                "fallback_from", "last_error")
-        return dict(zip(keys, rows[0], strict=True))

@@ -13,6 +13,7 @@ from bot.core.model import Session
 from bot.observatory.derive import Observation
 from bot.storage import cases, observations
 from bot.storage.base import AlreadyAnswered, VersionConflict
+from bot.storage.portable import UserReads
 from bot.storage.rows import USER_TABLES, inbound_digest, iso, session_columns
 from bot.storage.sqlite.connection import Connection, TransactionBase
 
@@ -111,7 +112,7 @@ class TurnWrites(TransactionBase):
             await self.db.execute(f"DELETE FROM {table} WHERE user_key = ?", (user,))
 
 
-class TurnReads(Connection):
+class TurnReads(Connection, UserReads):
     async def load_turn(self, user: str, message_id: str) -> tuple[bool, Session | None]:
         """Outside any transaction: the engine then runs while other turns use the database,
         and the turn's writes are committed together (`claim_inbound` and the session's
@@ -132,36 +133,6 @@ class TurnReads(Connection):
         if row is None:
             return fresh, None
         return fresh, Session.from_json(user, json.loads(row[0]), row[1])
-
-    async def set_reachable(self, user: str, reachable: bool) -> None:
-        await self._write("UPDATE users SET reachable = ? WHERE user_key = ?", int(reachable),
-                          user)
-
-    async def is_reachable(self, user: str) -> bool:
-        rows = await self._all("SELECT reachable FROM users WHERE user_key = ?", user)
-        return bool(rows[0][0]) if rows else True
-
-    async def transcript(self, user: str) -> list[tuple[str, str, str]]:
-        rows = await self._all(
-            "SELECT direction, at, text FROM transcript WHERE user_key = ? ORDER BY id", user)
-        return [(r[0], r[1], r[2]) for r in rows]
-
-    # -- housekeeping -------------------------------------------------------------------------
-
-    async def inactive_users(self, before: datetime) -> list[str]:
-        rows = await self._all("SELECT user_key FROM users WHERE last_seen_at < ?", iso(before))
-        return [r[0] for r in rows]
-
-    async def prune_inbound(self, before: datetime) -> int:
-        return await self._write("DELETE FROM inbound WHERE received_at < ?", iso(before))
-
-    async def rows_about(self, user: str) -> dict[str, int]:
-        """How many rows each table holds about a user (used to prove erasure)."""
-        out = {}
-        for table in await self.tables_with_user_key():
-            rows = await self._all(f"SELECT COUNT(*) FROM {table} WHERE user_key = ?", user)
-            out[table] = int(rows[0][0])
-        return out
 
     async def tables_with_user_key(self) -> list[str]:
         tables = await self._all("SELECT name FROM sqlite_master WHERE type = 'table' "
