@@ -57,12 +57,7 @@ class GraphAPI:
     async def send(self, payload: dict[str, Any]) -> str:
         """Send one message; return WhatsApp's id for it."""
         url = f"{self.base}/{self.phone_number_id}/messages"
-        try:
-            async with self.session().post(url, json=payload) as response:
-                status = response.status
-                data = await _json(response)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise TemporaryFailure(type(exc).__name__) from exc
+        status, data = await self._post(url, json=payload)
         if status == 200:
             try:
                 return str(data["messages"][0]["id"])
@@ -77,15 +72,19 @@ class GraphAPI:
         form.add_field("messaging_product", "whatsapp")
         form.add_field("type", mime)
         form.add_field("file", content, filename=filename, content_type=mime)
-        try:
-            async with self.session().post(url, data=form) as response:
-                status = response.status
-                data = await _json(response)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise TemporaryFailure(type(exc).__name__) from exc
+        status, data = await self._post(url, data=form)
         if status == 200 and isinstance(data, dict) and isinstance(data.get("id"), str):
             return str(data["id"])
         raise failure(status, data)
+
+    async def _post(self, url: str, **body: Any) -> tuple[int, Any]:
+        """POST to the Graph API: its status and JSON answer; the network failing is a
+        temporary failure (the sender tries again)."""
+        try:
+            async with self.session().post(url, **body) as response:
+                return response.status, await _json(response)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TemporaryFailure(type(exc).__name__) from exc
 
     async def media(self, media_id: str) -> bytes:
         """The bytes of a media the user sent (an image), at most `max_media_bytes`."""

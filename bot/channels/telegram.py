@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -109,21 +109,7 @@ class TelegramChannel:
                 for n, c in enumerate(message.choices, 1)]}
         # UTF-8 as it is: escaped, a letter in Arabic script would take six bytes, not two.
         body = json.dumps(request, ensure_ascii=False).encode()
-        session = await self.session.create_session()
-        try:
-            async with session.post(self.url, data=body, timeout=self.timeout,
-                                    headers=JSON_HEADERS) as response:
-                status = response.status
-                raw = await response.read()
-        except (ClientError, TimeoutError) as exc:
-            raise TemporaryFailure(type(exc).__name__) from exc
-        try:
-            answer = json.loads(raw)
-        except ValueError as exc:  # a proxy's error page, say: try again later
-            raise TemporaryFailure(f"{status}: not a Bot API answer") from exc
-        if status == 200 and answer.get("ok"):
-            return str(answer["result"]["message_id"])
-        raise bot_api_failure(status, answer)
+        return await self._post(self.url, body, JSON_HEADERS)
 
     async def send_document(self, message: Outgoing, filename: str, content: bytes
                             ) -> str | None:
@@ -135,16 +121,23 @@ class TelegramChannel:
         form.add_field("caption", message.text[:MAX_CAPTION])
         form.add_field("document", content, filename=filename, content_type="application/pdf")
         url = self.bot.session.api.api_url(token=self.bot.token, method="sendDocument")
+        return await self._post(url, form)
+
+    async def _post(self, url: str, data: bytes | FormData,
+                    headers: Mapping[str, str] | None = None) -> str:
+        """One Bot API call that sends a message: its message id, or the failure the sender
+        understands (retry later, blocked, permanent)."""
         session = await self.session.create_session()
         try:
-            async with session.post(url, data=form, timeout=self.timeout) as response:
+            async with session.post(url, data=data, timeout=self.timeout,
+                                    headers=headers) as response:
                 status = response.status
                 raw = await response.read()
         except (ClientError, TimeoutError) as exc:
             raise TemporaryFailure(type(exc).__name__) from exc
         try:
             answer = json.loads(raw)
-        except ValueError as exc:
+        except ValueError as exc:  # a proxy's error page, say: try again later
             raise TemporaryFailure(f"{status}: not a Bot API answer") from exc
         if status == 200 and answer.get("ok"):
             return str(answer["result"]["message_id"])
