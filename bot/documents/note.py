@@ -129,13 +129,9 @@ class NoteKnowledge:
             out.append(_sentence(n["name"], values))
         out.append(_sentence(n["what"], values))
         out.append(_sentence(n["same_effects"], values))
-        basis = facts.basis
-        if basis is not None:
-            out.extend(_sentence(s, values) for s in n["basis"][basis])
-        else:
-            out.append(_sentence(n["general"], values))
-            if facts.request == "renewal":
-                out.append(_sentence(n["show_card"], values))
+        out.extend(self._legal_basis(facts, values))
+        if facts.basis is None and facts.request == "renewal":
+            out.append(_sentence(n["show_card"], values))
         if facts.api_end is not None or facts.card is not None:
             out.append(_sentence(n["facts_heading"], values, style="heading"))
             if facts.api_end is not None:
@@ -167,15 +163,19 @@ class NoteKnowledge:
         if facts.card is not None:
             out.append(_sentence(c["card"], values))
         out.append(_sentence(c["tried"], values))
-        basis = facts.basis
-        if basis is not None:
-            out.extend(_sentence(s, values) for s in n["basis"][basis])
-        else:
-            out.append(_sentence(n["general"], values))
+        out.extend(self._legal_basis(facts, values))
         out.append(_sentence(n["same_effects"], values))
         out.append(_sentence(c["ask"], values))
         out.append(_sentence(c["dated"], values))
         return Document("complaint", str(c["title"]), tuple(out))
+
+    def _legal_basis(self, facts: NoteFacts, values: dict[str, str]) -> list[Paragraph]:
+        """The articles the request and status make certain, or the general sentence that
+        cites none (a stateless person, an unknown status or request: ANEF.md 7bis.4)."""
+        n = self.note
+        if facts.basis is None:
+            return [_sentence(n["general"], values)]
+        return [_sentence(s, values) for s in n["basis"][facts.basis]]
 
     def _values(self, facts: NoteFacts, name: str) -> dict[str, str]:
         organisation = self.organisations[facts.organisation]
