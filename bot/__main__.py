@@ -1,5 +1,6 @@
 """Command line: `python -m bot {run, setup, chat, simulate, classify, ladder, flows check,
-flows graph FLOW, whatsapp templates, caseworker add|reset|list, org list|default, cases list}`.
+flows graph FLOW, whatsapp templates, caseworker add|reset|list, org list|default, cases list,
+db migrate|copy|backup}`.
 """
 
 from __future__ import annotations
