@@ -41,6 +41,9 @@ def _new_pdf(title: str) -> FPDF:
     pdf.set_auto_page_break(auto=True, margin=16)
     pdf.add_font("DejaVu", "", str(_font(REGULAR)))
     pdf.add_font("DejaVu", "B", str(_font(BOLD)))
+    # HarfBuzz shaping and the bidi algorithm: a name typed in Dari, Pashto or Arabic (the
+    # note's "Personne concernée") prints joined and right to left inside the French line.
+    pdf.set_text_shaping(True)
     pdf.set_title(title)
     pdf.set_lang("fr")
     pdf.set_creator("Relais")

@@ -107,6 +107,18 @@ def test_a_name_only_when_typed(knowledge: NoteKnowledge, tmp_path: Path) -> Non
     assert "Personne concernée : Zahra Ahmadi" in _flat(pdf_text(render(typed), tmp_path))
 
 
+@pytest.mark.parametrize("name", ["زهرا احمدی", "محمد ولي", "ګل احمد"])
+def test_a_name_in_arabic_script_prints_in_reading_order(knowledge: NoteKnowledge, name: str,
+                                                         tmp_path: Path) -> None:
+    # Unshaped, fpdf2 draws the letters isolated and left to right: pdftotext then reads the
+    # name backwards ("یدمحا ارهز"). Shaped, it reads the name as typed.
+    facts = NoteFacts("note", "employer", TODAY, "refugee", "first")
+    text = _flat(pdf_text(render(knowledge.compose(facts, name=name)), tmp_path))
+    shown = re.search(r"Personne concernée : (.+?)(?: [A-Z]|$)", text)
+    assert shown is not None
+    assert shown.group(1).strip("\u202a\u202b\u202c\u200f\u200e ") == name
+
+
 def test_every_fact_has_a_source_key_that_exists(knowledge: NoteKnowledge) -> None:
     sources = yaml.safe_load((FLOWS / "knowledge" / "sources.yaml").read_text())["sources"]
     anef = (ROOT.parent / "shared" / "domain" / "ANEF.md")
