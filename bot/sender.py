@@ -24,10 +24,17 @@ from bot.channels.base import (
     split_user,
 )
 from bot.clock import Clock
+from bot.core.model import MessageKind
 from bot.documents.delivery import DocumentSource
 from bot.storage.base import Delivery, OutboxMessage, Storage
 
 log = logging.getLogger(__name__)
+
+#: How long the goodbye after /delete waits for the web page to come back (it then deletes the
+#: browser's copy of the conversation). Past this, the row, the last one about an erased user,
+#: is dropped: a page closed for a week is unlikely to reopen, and nothing about the person
+#: should wait on the server for ever.
+FAREWELL_WAIT = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -140,8 +147,12 @@ class Sender:
                 raise RecipientBlocked("user marked unreachable")
             ref = await self._send(channel, message, now)
         except NotConnected:
-            # Looked at again in an hour, or at once when the user connects.
-            await self.storage.defer(message.id, now + timedelta(hours=1))
+            if message.kind is MessageKind.FAREWELL and now - message.created_at > FAREWELL_WAIT:
+                # The user is erased: failing the row deletes it (see `mark_failed`).
+                await self.storage.mark_failed(message.id, "the page did not come back")
+                report.failed += 1
+            else:  # looked at again in an hour, or at once when the user connects
+                await self.storage.defer(message.id, now + timedelta(hours=1))
         except RecipientBlocked as exc:
             await self.storage.set_reachable(message.user, False)
             await self.storage.mark_failed(message.id, f"blocked: {exc}")

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from bot.channels.base import PermanentFailure, RecipientBlocked, TemporaryFailure
+from bot.channels.base import NotConnected, PermanentFailure, RecipientBlocked, TemporaryFailure
 from bot.clock import ManualClock
 from bot.core.model import MessageKind
 from bot.outgoing import Outgoing
-from bot.sender import RetryPolicy, Sender
+from bot.sender import FAREWELL_WAIT, RetryPolicy, Sender
 from bot.storage.base import Delivery
 from bot.storage.sqlite import SQLiteStorage
 from tests.conftest import NOW, RecordingChannel
@@ -175,3 +175,32 @@ def test_a_telegram_group_gets_at_most_twenty_messages_a_minute() -> None:
     fresh = Limiter(RateLimit(per_second=30, chat_interval=1, group_per_minute=20))
     sent = [t for t in range(0, 60) if fresh.reserve("-100999", float(t)) == 0.0]
     assert len(sent) == 20
+
+
+async def _outbox(storage: SQLiteStorage) -> list[tuple[str, str]]:
+    rows = await storage._all("SELECT user_key, status FROM outbox ORDER BY id")
+    return [(r[0], r[1]) for r in rows]
+
+
+async def test_the_goodbye_after_delete_waits_for_the_page_a_week_then_goes(
+        storage: SQLiteStorage, channel: RecordingChannel) -> None:
+    clock = ManualClock(NOW)
+    sender = Sender(storage, {"test": channel}, clock)
+    async with storage.transaction() as tx:  # what /delete leaves: the goodbye alone
+        await tx.touch_user("test:gone", NOW)
+        await tx.erase_user("test:gone")
+        await tx.enqueue("test:gone", MessageKind.FAREWELL, "fa_AF", "خدا حافظ", (), NOW)
+    async with storage.transaction() as tx:  # and a reply to someone who is still here
+        await tx.touch_user("test:away", NOW)
+        await tx.enqueue("test:away", MessageKind.REPLY, "fr", "bonjour", (), NOW)
+    for day in (1, 7):  # the page is closed: both wait
+        clock.set(NOW + timedelta(days=day))
+        channel.fail_with = [NotConnected("gone"), NotConnected("away")]
+        assert (await sender.drain()).failed == 0
+        assert await _outbox(storage) == [("test:gone", "pending"), ("test:away", "pending")]
+    clock.set(NOW + FAREWELL_WAIT + timedelta(hours=2))
+    channel.fail_with = [NotConnected("gone"), NotConnected("away")]
+    assert (await sender.drain()).failed == 1
+    # Nothing about the erased user is left; the other reply still waits.
+    assert await _outbox(storage) == [("test:away", "pending")]
+    assert channel.sent == []
