@@ -30,13 +30,13 @@ from bot.core.events import (
     UserErased,
 )
 from bot.core.model import SOURCE_LOCALE, Choice, Inbound, InboundKind, MessageKind, Session
+from bot.core.observation import observe
 from bot.core.text import fold
 from bot.core.understand import match_offered
 from bot.core.understanding import Understanding
 from bot.documents.delivery import LIFETIME, new_token
 from bot.documents.note import NoteFacts, NoteKnowledge
 from bot.locks import UserLocks
-from bot.observatory.derive import observe
 from bot.storage.base import AlreadyAnswered, Storage, Timer, Transaction, VersionConflict
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,8 @@
 """The layers keep to their place.
 
 The core is pure: no network, database, environment, wall clock or randomness in bot/core/. It
-imports only what is listed here (an allowlist: a new import is a decision, taken here). The
+imports only what is listed here (an allowlist: a new import is a decision, taken here). Storage
+keeps what the core defines and knows nothing of the observatory, inbox or channels above it. The
 channels know messages on their way out (bot/outgoing.py), not how storage keeps them. Every
 exception class of the project derives from one root, `RelaisError`.
 """
@@ -81,6 +82,27 @@ def test_channels_do_not_import_storage(path: Path) -> None:
         assert not module.startswith("bot.storage"), f"channels/{path.name} imports {module}"
 
 
+#: What storage may use of the project: the core (what it keeps: sessions, events, the
+#: observations a turn yields), messages on their way out, and the settings that choose a
+#: backend. Not the observatory, the inbox or the channels, which are built on top of it.
+STORAGE_MAY_IMPORT_FROM_BOT = ("bot.core", "bot.storage", "bot.outgoing", "bot.settings")
+
+
+def _storage_may_import(module: str) -> bool:
+    return not (module == "bot" or module.startswith("bot.")) or any(
+        module == allowed or module.startswith(allowed + ".")
+        for allowed in STORAGE_MAY_IMPORT_FROM_BOT)
+
+
+@pytest.mark.parametrize("path", sorted((BOT / "storage").rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(BOT / "storage")))
+def test_storage_depends_on_the_core_not_on_what_uses_it(path: Path) -> None:
+    for module in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+        assert _storage_may_import(module), (
+            f"storage/{path.relative_to(BOT / 'storage')} imports {module}: storage sits below "
+            "it (see STORAGE_MAY_IMPORT_FROM_BOT)")
+
+
 #: What the caseworker inbox may use of storage: the interface and the stores, not a backend.
 INBOX_MAY_IMPORT_FROM_STORAGE = {"bot.storage.base", "bot.storage.cases", "bot.storage.staff",
                                  "bot.storage.organisations"}
@@ -137,6 +159,11 @@ def test_the_checker_catches_a_violation(tmp_path: Path) -> None:
     assert "aiosqlite" in _imports(bad)
     for impure in ("aiosqlite", "uuid", "yaml", "bot.inbox", "bot.content", "os.path"):
         assert not _core_may_import(impure)
+    for above in ("bot.observatory.figures", "bot.inbox", "bot.channels.telegram", "bot"):
+        assert not _storage_may_import(above)
+    assert _storage_may_import("bot.core.observation")
+    assert _storage_may_import("aiosqlite")
+    assert not _storage_may_import("bot.storagex")
     assert SQL.search('await db.execute("SELECT id FROM cases WHERE org_id = ?")')
     assert not SQL.search("Select the case you want to answer")
     calls = [_dotted(n.func) for n in ast.walk(bad) if isinstance(n, ast.Call)]

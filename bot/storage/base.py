@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, Protocol
 
 from bot.core.exceptions import RelaisError
 from bot.core.model import Choice, MessageKind, Session
-from bot.observatory.derive import Observation
+from bot.core.observation import Observation
 
 # Shared with the channels, which must not depend on storage (bot/outgoing.py).
 from bot.outgoing import PEER_STATUSES as PEER_STATUSES
@@ -143,7 +143,7 @@ class Transaction(Sql, Protocol):
                       choices: tuple[Choice, ...], now: datetime, template: str = "",
                       template_params: tuple[str, ...] = (), document: str = "") -> None: ...
     async def record_observations(self, user: str, rows: Sequence[Observation]) -> None:
-        """The observatory's anonymous facts a turn yielded (bot/observatory/derive.py)."""
+        """The observatory's anonymous facts a turn yielded (bot/core/observation.py)."""
         ...
     async def forget_observations(self, user: str) -> None:
         """Consent withdrawn: the person's observations leave the figures."""

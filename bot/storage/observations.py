@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.observatory.derive import Observation
+from bot.core.observation import Observation
 
 if TYPE_CHECKING:
     from bot.storage.base import Storage

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.observatory.derive import Observation
+from bot.core.observation import Observation
 from bot.storage.sqlite import SQLiteStorage
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)

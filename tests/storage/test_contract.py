@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.core.model import Choice, MessageKind, Session
-from bot.observatory.derive import Observation
+from bot.core.observation import Observation
 from bot.storage.base import Delivery, VersionConflict
 from bot.storage.cases import open_case
 from bot.storage.postgres import PostgresStorage

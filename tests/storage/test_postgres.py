@@ -232,7 +232,7 @@ def test_db_migrate_and_backup_from_the_command_line(url: str, tmp_path: Path) -
 async def test_the_observatory_counts_people_on_postgres(url: str) -> None:
     from datetime import date
 
-    from bot.observatory.derive import Observation
+    from bot.core.observation import Observation
     from bot.storage.observations import ObservationStore
 
     store = PostgresStorage(url)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.core.model import Session
-from bot.observatory.derive import Observation
+from bot.core.observation import Observation
 from bot.storage import cases, observations
 from bot.storage.base import AlreadyAnswered, VersionConflict
 from bot.storage.portable import UserReads

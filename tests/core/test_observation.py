@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 from bot.core.events import ProblemRecognised
 from bot.core.model import Session
-from bot.observatory.derive import observe
+from bot.core.observation import observe
 
 TODAY = date(2026, 11, 20)
 

@@ -3,6 +3,8 @@
 Only with consent, and never from what the person wrote: a problem recognised (the event), a
 contact recorded on the support ladder or marked answered (the `contacts` slot), a new API end
 date after an earlier one (its length, and the days without a valid document in between).
+Pure, so it lives in the core: the store keeps these rows with the turn that yielded them, and
+the observatory (bot/observatory/) only counts them.
 """
 
 from __future__ import annotations
