@@ -29,11 +29,11 @@ from bot.core.events import (
     ReminderScheduled,
     UserErased,
 )
+from bot.core.gloss import Gloss
 from bot.core.model import SOURCE_LOCALE, Choice, Inbound, InboundKind, MessageKind, Session
 from bot.core.observation import observe
 from bot.core.text import fold
 from bot.core.understand import match_offered
-from bot.core.understanding import Understanding
 from bot.documents.delivery import LIFETIME, new_token
 from bot.documents.note import NoteFacts, NoteKnowledge
 from bot.locks import UserLocks
@@ -61,7 +61,7 @@ class Conversations:
         self.notes = notes  # the note about the API's sentences (flows/knowledge/note.yaml)
         self.locks = UserLocks()
         self._on_committed = on_committed or (lambda: None)
-        self.understanding = understanding_of(engine)
+        self.gloss = gloss_of(engine)
         #: Told of every committed turn: the golden tests record its events and session.
         self.on_turn: Callable[[Inbound, Turn], None] | None = None
 
@@ -197,13 +197,13 @@ class Conversations:
             # understood, in French, for the caseworker.
             await tx.append_transcript(
                 user, "in", inbound.text or (tapped.label if tapped else ""), now,
-                self.understanding.notes(before, inbound, turn.session, turn.events, tapped))
+                self.gloss.notes(before, inbound, turn.session, turn.events, tapped))
         relayed = any(isinstance(e, RelayedToCaseworker) for e in turn.events)
         if relayed and inbound.kind is InboundKind.PHOTO and not erased:
             # The screenshot's text, read and redacted at the edge; the image is not kept.
             await tx.append_transcript(
                 user, "in", f"[capture d'écran] {inbound.text}", now,
-                self.understanding.notes(before, inbound, turn.session, turn.events, None))
+                self.gloss.notes(before, inbound, turn.session, turn.events, None))
         # After an erasure, the goodbye's last message says so to the channel (the web chat
         # then deletes the copy kept in the browser): see MessageKind.FAREWELL.
         farewell = _last_message(turn) if erased else None
@@ -272,7 +272,7 @@ def _last_message(turn: Turn) -> MessageCreated | None:
     return next((e for e in reversed(turn.events) if isinstance(e, MessageCreated)), None)
 
 
-def understanding_of(engine: Engine) -> Understanding:
+def gloss_of(engine: Engine) -> Gloss:
     """The French names the caseworker reads, from the engine's content."""
     speaker = engine.speaker
     titles = {} if speaker.catalogue is None else {
@@ -280,4 +280,4 @@ def understanding_of(engine: Engine) -> Understanding:
         for pid, p in speaker.catalogue.problems.items()}
     departements = {} if engine.support is None else {
         code: d.label for code, d in engine.support.departements.by_code.items()}
-    return Understanding.of(engine.flows, titles, departements)
+    return Gloss.of(engine.flows, titles, departements)

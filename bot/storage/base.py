@@ -155,7 +155,7 @@ class Transaction(Sql, Protocol):
     async def append_transcript(self, user: str, direction: str, text: str,
                                 now: datetime, understood: str = "") -> None:
         """`understood`: for the person's messages, what the assistant understood, in French
-        (bot.core.understanding), shown to the caseworker beside the words."""
+        (bot.core.gloss), shown to the caseworker beside the words."""
         ...
     async def schedule(self, user: str, name: str, topic: str, due_at: datetime,
                        payload: Mapping[str, str], now: datetime) -> int: ...

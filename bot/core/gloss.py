@@ -1,5 +1,6 @@
-"""What the assistant understood of one of the person's messages, in French, for the caseworker
-who does not read Dari or Pashto: the button tapped (its French label), the problem recognised
+"""The French gloss of one of the person's messages: what the assistant understood of it, for
+the caseworker who does not read Dari or Pashto (kept beside the message, the `understood`
+column of the transcript): the button tapped (its French label), the problem recognised
 (its French title), the dates and the département typed, normalised. Free text written in an
 Arabic-script language stays as written, marked "non traduit".
 
@@ -30,7 +31,7 @@ def _arabic_script(text: str) -> bool:
 
 
 @dataclass(frozen=True)
-class Understanding:
+class Gloss:
     """Built once from the engine's content (see `of`)."""
 
     button_labels: Mapping[tuple[str, str, str], str]  # (flow, state, choice id) -> French
@@ -40,7 +41,7 @@ class Understanding:
 
     @classmethod
     def of(cls, flows: Mapping[str, FlowDef], problem_titles: Mapping[str, str],
-           departements: Mapping[str, str]) -> Understanding:
+           departements: Mapping[str, str]) -> Gloss:
         labels: dict[tuple[str, str, str], str] = {}
         anywhere: dict[str, str] = {}
         for name, flow in flows.items():
