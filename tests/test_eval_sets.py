@@ -1,0 +1,73 @@
+"""The held-out evaluation sets are fit to measure with: every label is a known problem or
+"unknown", each language has enough reports and unrelated messages, and every language and
+problem sits on both halves (`--half dev` takes the even lines, `--half test` the odd ones)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+from bot.content import load_problems
+from bot.core.model import LOCALES
+from bot.settings import ROOT
+
+#: Written independently of the recogniser's examples, after the first set had been tuned on.
+FIRST_CONTACT_2 = ROOT / "tests" / "data" / "first_contact_eval_2.jsonl"
+MIN_KNOWN_PER_LANGUAGE = 50
+MIN_UNKNOWN_PER_LANGUAGE = 20
+MIN_PER_PROBLEM_AND_LANGUAGE = 2
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        row = json.loads(line)
+        assert isinstance(row, dict), f"line {number}: not an object"
+        assert set(row) == {"text", "lang", "expect"}, f"line {number}: keys {sorted(row)}"
+        rows.append(row)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[dict[str, str]]:
+    return read_rows(FIRST_CONTACT_2)
+
+
+@pytest.fixture(scope="module")
+def problem_ids() -> set[str]:
+    return set(load_problems(ROOT / "flows").problems)
+
+
+def test_every_line_is_a_labelled_report_in_a_supported_language(
+        rows: list[dict[str, str]], problem_ids: set[str]) -> None:
+    for number, row in enumerate(rows, start=1):
+        assert row["text"].strip(), f"line {number}: empty text"
+        assert row["lang"] in LOCALES, f"line {number}: language {row['lang']!r}"
+        assert row["expect"] in problem_ids | {"unknown"}, f"line {number}: {row['expect']!r}"
+
+
+def test_each_language_has_enough_reports_of_every_problem_and_unrelated_messages(
+        rows: list[dict[str, str]], problem_ids: set[str]) -> None:
+    counts = Counter((row["lang"], row["expect"]) for row in rows)
+    for lang in LOCALES:
+        known = sum(counts[lang, pid] for pid in problem_ids)
+        assert known >= MIN_KNOWN_PER_LANGUAGE, f"{lang}: {known} reports of known problems"
+        assert counts[lang, "unknown"] >= MIN_UNKNOWN_PER_LANGUAGE, f"{lang}: unrelated"
+        thin = sorted(p for p in problem_ids if counts[lang, p] < MIN_PER_PROBLEM_AND_LANGUAGE)
+        assert not thin, f"{lang}: fewer than {MIN_PER_PROBLEM_AND_LANGUAGE} reports of {thin}"
+
+
+def test_every_language_and_problem_is_on_both_halves(rows: list[dict[str, str]]) -> None:
+    halves: defaultdict[tuple[str, str], set[int]] = defaultdict(set)
+    for index, row in enumerate(rows):
+        halves[row["lang"], row["expect"]].add(index % 2)
+    one_sided = sorted(group for group, seen in halves.items() if seen != {0, 1})
+    assert not one_sided, f"only on one half: {one_sided}"
+
+
+def test_no_report_is_counted_twice(rows: list[dict[str, str]]) -> None:
+    repeated = [text for text, n in Counter(row["text"] for row in rows).items() if n > 1]
+    assert not repeated
