@@ -69,3 +69,26 @@ def test_eval_of_first_contacts_by_half() -> None:
     total = sum(d["languages"]["all"]["n"] for d in halves.values())
     lines = (ROOT / "tests/data/first_contact_eval.jsonl").read_text(encoding="utf-8")
     assert total == len([line for line in lines.splitlines() if line.strip()])
+
+
+def test_a_message_calling_a_command_is_scored_as_what_the_engine_does(tmp_path: Path) -> None:
+    # "menu" opens the menu before any recognition: for unrelated chat that is right (no
+    # false alarm), for a report it is a miss, as the person would not get their problem.
+    from bot.classify import COMMAND, evaluate, recogniser
+    from bot.content import load_commands
+    from bot.settings import Settings
+
+    rows = [{"lang": "fr", "expect": "unknown", "text": "menu"},
+            {"lang": "en", "expect": "login_loop", "text": "main menu"},
+            {"lang": "ar", "expect": "unknown", "text": "ورّيني القائمة"}]
+    path = tmp_path / "set.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows),
+                    encoding="utf-8")
+    settings = Settings.load()
+    result = evaluate(recogniser(settings), path, None,
+                      load_commands(settings.flows_dir)).report()
+    assert result["commands"] == 2
+    assert result["false_alarm_rate"] == 0.0
+    assert result["languages"]["fr"]["top1"] == 1.0
+    assert result["languages"]["en"]["top1"] == 0.0
+    assert {"expected": "login_loop", "got": COMMAND, "count": 1} in result["confusions"]

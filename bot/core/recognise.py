@@ -195,9 +195,7 @@ class Recogniser:
         best: dict[str, list[float]] = defaultdict(list)
         for index, value in similarity.items():
             best[self._labels[index]].append(value)
-        # A problem scores as its nearest example (1-NN did best on the development half;
-        # averaging more neighbours blurred problems with few distinctive examples).
-        scores = {label: max(values) for label, values in best.items()}
+        scores = {label: _nearest(values) for label, values in best.items()}
         folded = fold(text)
         if len(folded) >= 12:
             for label, screen in self._screens:
@@ -238,6 +236,23 @@ class Recogniser:
         close = (len(recognition.candidates) > 1 and recognition.candidates[0].score -
                  recognition.candidates[1].score < self.thresholds.margin)
         return close or recognition.score < self.thresholds.confident
+
+
+#: A problem scores mostly as its nearest example, and partly as its next nearest ones: a
+#: report close to several examples of one problem is more surely that problem than one close
+#: to a single example, which may share only its incidental words. (The nearest alone did
+#: best on the dev halves of the evaluation sets while they were the only measure; over a
+#: 5-fold cross-validation of the examples themselves, 70.5% -> 73.2% top-1 and false alarms
+#: 30% -> 22.5%, with the dev halves kept or improved.)
+NEIGHBOURS = 3
+NEIGHBOURS_SHARE = 0.3
+
+
+def _nearest(values: list[float]) -> float:
+    values.sort(reverse=True)
+    others = values[1:NEIGHBOURS + 1]
+    return ((1 - NEIGHBOURS_SHARE) * values[0]
+            + NEIGHBOURS_SHARE * sum(others) / NEIGHBOURS)
 
 
 def _normalised(vector: Mapping[str, float], idf: Mapping[str, float]) -> dict[str, float]:
