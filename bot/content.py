@@ -15,6 +15,7 @@ import yaml
 from babel.messages.mofile import read_mo
 
 from bot.core.commands import CommandTable, parse_commands
+from bot.core.dates.office import OfficeHours
 from bot.core.definition import DefinitionError, FlowDef, parse_flow
 from bot.core.engine import Engine
 from bot.core.exceptions import RelaisError
@@ -24,7 +25,6 @@ from bot.core.ladder.departements import parse_departements
 from bot.core.ladder.letters import parse_letters
 from bot.core.ladder.rules import Ladder, parse_ladder
 from bot.core.model import LOCALES, SOURCE_LOCALE
-from bot.core.office import OfficeHours
 from bot.core.problems import Catalogue, extend_errors_flow, parse_catalogue
 from bot.core.recognise import EMPTY_LEXICON, Lexicon, Recogniser
 from bot.core.registry import REGISTRY, Registry

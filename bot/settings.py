@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core.dates.office import OfficeHours
 from bot.core.exceptions import RelaisError
 from bot.core.model import LOCALES
-from bot.core.office import OfficeHours
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -67,7 +67,7 @@ def _core_may_import(module: str) -> bool:
     return module in CORE_MAY_IMPORT or module == "bot.core" or module.startswith("bot.core.")
 
 
-@pytest.mark.parametrize("path", _core_files(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", _core_files(), ids=lambda p: str(p.relative_to(CORE)))
 def test_core_module_imports_only_what_is_allowed(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for module in _imports(tree):
@@ -140,7 +140,7 @@ def test_every_project_exception_derives_from_relais_error() -> None:
     assert not strays, f"derive these from bot.core.exceptions.RelaisError: {strays}"
 
 
-@pytest.mark.parametrize("path", _core_files(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", _core_files(), ids=lambda p: str(p.relative_to(CORE)))
 def test_core_module_reads_no_clock_or_environment(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):

@@ -21,7 +21,7 @@ from typing import Any
 
 from bot.channels.labels import shorten
 from bot.channels.whatsapp_templates import INDEX, LANGUAGES, display_value, template_name
-from bot.core.dates import show_date
+from bot.core.dates.written import show_date
 from bot.core.i18n import placeholders
 from bot.core.model import LOCALES
 from bot.core.params import COUNT_PARAMS, DATE_SLOTS, date_params, localise_counts

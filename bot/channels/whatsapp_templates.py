@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bot.core.dates import show_date
+from bot.core.dates.written import show_date
 from bot.core.exceptions import RelaisError
 from bot.core.model import SOURCE_LOCALE
 from bot.core.params import DATE_SLOTS, date_params

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.core.dates import days_between
+from bot.core.dates.written import days_between
 from bot.core.registry import REGISTRY, TurnContext
 
 #: Renewal of a residence card is filed between 120 and 60 days before its end (R. 431-5

@@ -19,6 +19,7 @@ from bot.core import conditions as _conditions  # noqa: F401  (fills the registr
 from bot.core import inputs as _inputs  # noqa: F401  (fills the registry)
 from bot.core.check import engine_needs
 from bot.core.commands import CommandCall, CommandTable
+from bot.core.dates.office import OfficeHours
 from bot.core.definition import DefinitionError, FlowDef
 from bot.core.events import Event, FlowFailed, MessageCreated, OrganisationChosen
 from bot.core.handoff import Handoff
@@ -27,7 +28,6 @@ from bot.core.ladder import contacts
 from bot.core.langdetect import guess_locale
 from bot.core.model import Inbound, InboundKind, Session
 from bot.core.navigate import START, Navigator
-from bot.core.office import OfficeHours
 from bot.core.params import localise_counts, text_params
 from bot.core.problems import Catalogue
 from bot.core.recognise import Recogniser

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from bot.core.dates import french
+from bot.core.dates.written import french
 from bot.core.definition import FlowDef
 from bot.core.events import Event, ProblemRecognised, RelayedToCaseworker
 from bot.core.model import Choice, Inbound, InboundKind, Session

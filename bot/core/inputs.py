@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core.dates import parse_date
+from bot.core.dates.written import parse_date
 from bot.core.registry import REGISTRY, TurnContext
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from bot.core.conditions import CARD_WINDOW_CLOSES, CARD_WINDOW_OPENS
-from bot.core.dates import days_between, shift, show_date
+from bot.core.dates.written import days_between, shift, show_date
 from bot.core.i18n import NATIVE_NAMES
 from bot.core.model import SOURCE_LOCALE
 from bot.core.registry import TurnContext

@@ -60,7 +60,7 @@ class TurnContext:
     reminders_out: list[ReminderRequest] = field(default_factory=list)  # from timer handlers
     #: The French case summary for a handoff, given its reason (set by the engine).
     summarise: Callable[[str], str] | None = None
-    office: Any = None  # bot.core.office.OfficeHours, set by the engine
+    office: Any = None  # bot.core.dates.office.OfficeHours, set by the engine
 
     def emit(self, event: Event) -> None:
         self.events.append(event)

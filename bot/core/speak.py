@@ -12,13 +12,13 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime, tzinfo
 from typing import Protocol
 
-from bot.core.dates import show_date
+from bot.core.dates.office import OfficeHours
+from bot.core.dates.written import show_date
 from bot.core.definition import ChoiceDef, FlowDef, StateDef, Text
 from bot.core.events import InputRejected, MessageCreated
 from bot.core.i18n import Catalog, Translator, placeholders
 from bot.core.ladder import contacts
 from bot.core.model import SOURCE_LOCALE, Choice, MessageKind
-from bot.core.office import OfficeHours
 from bot.core.params import date_params, localise_counts, text_params
 from bot.core.problems import Catalogue
 from bot.core.registry import Registry, TurnContext

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from bot.core.dates import days_between, french
+from bot.core.dates.written import days_between, french
 from bot.core.ladder.contacts import SLOT, parse_contacts, session_advice
 from bot.core.ladder.letters import Letters
 from bot.core.ladder.rules import Advice, Ladder

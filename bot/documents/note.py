@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from bot.core.dates import show_date
+from bot.core.dates.written import show_date
 from bot.core.ladder.departements import Departement
 
 KINDS = ("note", "complaint")

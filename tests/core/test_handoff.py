@@ -4,11 +4,8 @@ replies in the user's language, closing; office hours; the user's organisation."
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 from types import MappingProxyType
-from zoneinfo import ZoneInfo
-
-import pytest
 
 from bot.core.engine import Engine
 from bot.core.events import (
@@ -20,12 +17,9 @@ from bot.core.events import (
 )
 from bot.core.handoff import canned_replies
 from bot.core.model import Inbound, InboundKind, MessageKind
-from bot.core.office import OfficeHours
 from bot.core.summary import title_of
 from bot.core.text import for_display
 from tests.core.helpers import NOW, Convo, of_type, texts
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def _staff(convo: Convo, **payload: str) -> list[MessageCreated]:
@@ -172,29 +166,6 @@ def test_when_the_office_is_closed_the_user_is_told_when_it_opens(engine: Engine
     said = "\n".join(texts(turn))
     assert "L'association est fermée" in said
     assert "09/03/2026, 09:00" in said
-
-
-@pytest.mark.parametrize(("moment", "is_open", "opens"), [
-    (datetime(2026, 3, 2, 10, 0, tzinfo=PARIS), True, datetime(2026, 3, 3, 9, 0, tzinfo=PARIS)),
-    (datetime(2026, 3, 2, 8, 0, tzinfo=PARIS), False, datetime(2026, 3, 2, 9, 0, tzinfo=PARIS)),
-    (datetime(2026, 3, 6, 17, 0, tzinfo=PARIS), False, datetime(2026, 3, 9, 9, 0, tzinfo=PARIS)),
-    # 1 May 2026 is a Friday and a public holiday: Monday 4 May.
-    (datetime(2026, 4, 30, 18, 0, tzinfo=PARIS), False, datetime(2026, 5, 4, 9, 0, tzinfo=PARIS)),
-])
-def test_office_hours(moment: datetime, is_open: bool, opens: datetime) -> None:
-    office = OfficeHours()
-    assert office.is_open(moment, PARIS) is is_open
-    assert office.next_opening(moment, PARIS) == opens
-
-
-def test_office_hours_setting() -> None:
-    office = OfficeHours.parse("mon,wed 09:30-12:30")
-    assert office.days == frozenset({0, 2})
-    assert office.opens == time(9, 30)
-    assert office.next_opening(datetime(2026, 3, 2, 13, 0, tzinfo=PARIS), PARIS).date() == (
-        date(2026, 3, 4))
-    with pytest.raises(ValueError, match="expected like"):
-        OfficeHours.parse("weekdays")
 
 
 def test_a_start_link_names_the_organisation(engine: Engine) -> None:

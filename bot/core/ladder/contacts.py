@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.core.dates import show_date
+from bot.core.dates.written import show_date
 from bot.core.events import RemindersCancelled, ReminderScheduled
 from bot.core.inputs import a_date
 from bot.core.ladder.departements import Departement, Departements

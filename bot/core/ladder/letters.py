@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.core.dates import show_date
+from bot.core.dates.written import show_date
 from bot.core.definition import DefinitionError
 from bot.core.ladder.rules import Contact
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from bot.core.dates.holidays import add_working_days
 from bot.core.definition import DefinitionError
-from bot.core.holidays import add_working_days
 
 APPOINTMENT = "appointment"
 #: What the person may say about their API's end without giving the date: it has expired, it

@@ -11,28 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.core.definition import DefinitionError
-from bot.core.holidays import add_working_days, easter, holidays, is_working_day
 from bot.core.ladder.rules import API_SAID, Contact, Ladder, advise, parse_ladder
 from bot.settings import ROOT
 
 LADDER: Ladder = parse_ladder(yaml.safe_load(
     (Path(ROOT) / "flows" / "knowledge" / "ladder.yaml").read_text(encoding="utf-8")))
 MON = date(2026, 3, 2)  # a Monday
-
-
-def test_easter_and_holidays() -> None:
-    assert easter(2026) == date(2026, 4, 5)
-    assert easter(2027) == date(2027, 3, 28)
-    assert {date(2026, 4, 6), date(2026, 5, 14), date(2026, 5, 25)} <= holidays(2026)
-    assert not is_working_day(date(2026, 5, 1))  # Friday 1 May
-    assert not is_working_day(date(2026, 3, 7))  # a Saturday
-
-
-def test_working_days_skip_weekends_and_holidays() -> None:
-    assert add_working_days(MON, 10) == date(2026, 3, 16)
-    # Around Easter 2026: Good Friday is worked, Easter Monday is not.
-    assert add_working_days(date(2026, 4, 2), 2) == date(2026, 4, 7)
-    assert add_working_days(date(2026, 4, 30), 1) == date(2026, 5, 4)
 
 
 @pytest.mark.parametrize(("contacts", "api_end", "expected"), [

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from persiantools.jdatetime import JalaliDate
 
-from bot.core.dates import (
+from bot.core.dates.written import (
     AFGHAN_MONTHS,
     DateProblem,
     french,

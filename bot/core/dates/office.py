@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from bot.core.holidays import holidays
+from bot.core.dates.holidays import holidays
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
