@@ -10,7 +10,7 @@ import logging
 import sys
 
 from bot.content import ContentError
-from bot.core.definition import DefinitionError
+from bot.core.flows.definition import DefinitionError
 from bot.settings import Settings, SettingsError
 
 OWN_PARSERS = {

@@ -16,9 +16,10 @@ from babel.messages.mofile import read_mo
 
 from bot.core.commands import CommandTable, parse_commands
 from bot.core.dates.office import OfficeHours
-from bot.core.definition import DefinitionError, FlowDef, parse_flow
 from bot.core.engine import Engine
 from bot.core.exceptions import RelaisError
+from bot.core.flows.definition import DefinitionError, FlowDef, parse_flow
+from bot.core.flows.registry import REGISTRY, Registry
 from bot.core.i18n import Catalog, Translation, Translator
 from bot.core.ladder.contacts import Support
 from bot.core.ladder.departements import parse_departements
@@ -27,7 +28,6 @@ from bot.core.ladder.rules import Ladder, parse_ladder
 from bot.core.model import LOCALES, SOURCE_LOCALE
 from bot.core.problems import Catalogue, extend_errors_flow, parse_catalogue
 from bot.core.recognise import EMPTY_LEXICON, Lexicon, Recogniser
-from bot.core.registry import REGISTRY, Registry
 from bot.core.reminders import ReminderPolicy
 
 COMMANDS_FILE = "commands.yaml"

@@ -9,7 +9,8 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 
 from bot.content import load_commands, load_flows, load_sources, po_path
-from bot.core.check import (
+from bot.core.engine import Engine
+from bot.core.flows.check import (
     Report,
     check_graph,
     check_keys,
@@ -19,8 +20,7 @@ from bot.core.check import (
     check_translations,
     mermaid,
 )
-from bot.core.definition import DefinitionError
-from bot.core.engine import Engine
+from bot.core.flows.definition import DefinitionError
 from bot.core.model import LOCALES, SOURCE_LOCALE
 from bot.core.understand import ENTRY_POINTS
 from bot.settings import Settings

@@ -45,7 +45,7 @@ def extract_flow(fileobj: IO[bytes], keywords: Collection[str], comment_tags: Co
             continue  # `french: true` texts are sent in French on purpose
         note = _scalar(mapping, "note")
         comments = [" ".join(note.value.split())] if note is not None else []
-        # Same normalisation as bot.core.definition: the message id is the stripped text.
+        # Same normalisation as bot.core.flows.definition: the message id is the stripped text.
         plural = _scalar(mapping, "plural")
         if plural is not None:
             yield (text.start_mark.line + 1, "npgettext",

@@ -15,7 +15,7 @@ from bot.clock import Clock
 from bot.content import build_engine, load_content
 from bot.conversations import Conversations
 from bot.core.engine import Engine
-from bot.core.registry import REGISTRY, Registry
+from bot.core.flows.registry import REGISTRY, Registry
 from bot.core.reminders import ReminderPolicy
 from bot.documents.delivery import DocumentSource
 from bot.documents.note import NOTE_FILE, NoteKnowledge, load_note_knowledge

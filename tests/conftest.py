@@ -18,7 +18,7 @@ import bot.runtime
 from bot.clock import ManualClock
 from bot.content import Content, build_engine, load_content
 from bot.core.engine import Engine
-from bot.core.registry import REGISTRY, Registry
+from bot.core.flows.registry import REGISTRY, Registry
 from bot.outgoing import Outgoing
 from bot.runtime import Runtime
 from bot.settings import ROOT, Settings

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pytest
 
 from bot.content import Content, load_sources
-from bot.core.definition import FlowDef, StateDef, Text
+from bot.core.flows.definition import FlowDef, StateDef, Text
 from bot.core.i18n import Translator
 from bot.core.model import LOCALES, SOURCE_LOCALE
 from bot.core.problems import Catalogue

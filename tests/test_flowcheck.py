@@ -116,7 +116,7 @@ def test_pybabel_extracts_the_flows_with_context_and_notes(tmp_path: Path) -> No
 
 def test_every_flow_can_be_drawn() -> None:
     from bot.content import load_flows
-    from bot.core.check import mermaid
+    from bot.core.flows.check import mermaid
 
     flows = load_flows(FLOWS)
     assert {"account", "first_card", "api_download", "api_renew", "card_renew", "api_refused",

@@ -10,8 +10,8 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.core.events import MessageCreated
+from bot.core.flows.registry import Registry, TurnContext
 from bot.core.model import Inbound, MessageKind
-from bot.core.registry import Registry, TurnContext
 from bot.runtime import Runtime
 from bot.settings import Settings
 from tests.conftest import NOW, RecordingChannel
@@ -28,7 +28,7 @@ def ping(ctx: TurnContext, payload: Mapping[str, str]) -> None:
 @pytest.fixture
 async def rt(settings: Settings, tmp_path: Path, channel: RecordingChannel
              ) -> AsyncIterator[Runtime]:
-    from bot.core.registry import REGISTRY
+    from bot.core.flows.registry import REGISTRY
 
     runtime = Runtime.build(settings, ManualClock(NOW), {"test": channel},
                             tmp_path / "s.sqlite3", registry=REGISTRY.merged(TIMERS))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.courtesy import strip as strip_courtesy
-from bot.core.definition import DefinitionError, Target
+from bot.core.flows.definition import DefinitionError, Target
 from bot.core.text import fold
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)

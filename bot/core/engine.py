@@ -14,14 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
-from bot.core import actions as _actions  # noqa: F401  (fills the registry)
-from bot.core import conditions as _conditions  # noqa: F401  (fills the registry)
-from bot.core import inputs as _inputs  # noqa: F401  (fills the registry)
-from bot.core.check import engine_needs
 from bot.core.commands import CommandCall, CommandTable
 from bot.core.dates.office import OfficeHours
-from bot.core.definition import DefinitionError, FlowDef
 from bot.core.events import Event, FlowFailed, MessageCreated, OrganisationChosen
+from bot.core.flows import actions as _actions  # noqa: F401  (fills the registry)
+from bot.core.flows import conditions as _conditions  # noqa: F401  (fills the registry)
+from bot.core.flows import inputs as _inputs  # noqa: F401  (fills the registry)
+from bot.core.flows.check import engine_needs
+from bot.core.flows.definition import DefinitionError, FlowDef
+from bot.core.flows.registry import REGISTRY, Registry, TurnContext
 from bot.core.handoff import Handoff
 from bot.core.i18n import Catalog
 from bot.core.ladder import contacts
@@ -31,7 +32,6 @@ from bot.core.navigate import START, Navigator
 from bot.core.params import localise_counts, text_params
 from bot.core.problems import Catalogue
 from bot.core.recognise import Recogniser
-from bot.core.registry import REGISTRY, Registry, TurnContext
 from bot.core.reminders import ReminderPolicy
 from bot.core.speak import Speaker
 from bot.core.text import LONG_MESSAGE, clean_inbound

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.core.dates.written import french
-from bot.core.definition import FlowDef
 from bot.core.events import Event, ProblemRecognised, RelayedToCaseworker
+from bot.core.flows.definition import FlowDef
 from bot.core.model import Choice, Inbound, InboundKind, Session
 
 #: Shown alone on its line: the inbox renders it as a mark.

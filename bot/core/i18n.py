@@ -12,8 +12,8 @@ import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from bot.core.definition import Text
 from bot.core.exceptions import RelaisError
+from bot.core.flows.definition import Text
 from bot.core.model import LOCALES, SOURCE_LOCALE
 
 #: A translation: one string, or the plural forms in the catalog's order.

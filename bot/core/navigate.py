@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.core.definition import FlowDef, StateDef, Target
 from bot.core.events import InputRejected
 from bot.core.exceptions import RelaisError
+from bot.core.flows.definition import FlowDef, StateDef, Target
+from bot.core.flows.machine import CompiledFlow, compile_flows, fire
+from bot.core.flows.registry import Registry, TurnContext
 from bot.core.i18n import placeholders
 from bot.core.ladder import contacts
-from bot.core.machine import CompiledFlow, compile_flows, fire
 from bot.core.params import text_params
-from bot.core.registry import Registry, TurnContext
 from bot.core.speak import Speaker
 
 #: Moves without user input in one turn (states entered, jumps, `next`). A flow that needs more

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from bot.core.conditions import CARD_WINDOW_CLOSES, CARD_WINDOW_OPENS
 from bot.core.dates.written import days_between, shift, show_date
+from bot.core.flows.conditions import CARD_WINDOW_CLOSES, CARD_WINDOW_OPENS
+from bot.core.flows.registry import TurnContext
 from bot.core.i18n import NATIVE_NAMES
 from bot.core.model import SOURCE_LOCALE
-from bot.core.registry import TurnContext
 
 #: A language named inside a sentence of its own language: French writes it in lower case
 #: ("Je vous écris en français"), unlike its button, which starts a line.

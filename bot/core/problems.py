@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.core.definition import (
+from bot.core.flows.definition import (
     Branch,
     Call,
     ChoiceDef,

@@ -14,14 +14,14 @@ from typing import Protocol
 
 from bot.core.dates.office import OfficeHours
 from bot.core.dates.written import show_date
-from bot.core.definition import ChoiceDef, FlowDef, StateDef, Text
 from bot.core.events import InputRejected, MessageCreated
+from bot.core.flows.definition import ChoiceDef, FlowDef, StateDef, Text
+from bot.core.flows.registry import Registry, TurnContext
 from bot.core.i18n import Catalog, Translator, placeholders
 from bot.core.ladder import contacts
 from bot.core.model import SOURCE_LOCALE, Choice, MessageKind
 from bot.core.params import date_params, localise_counts, text_params
 from bot.core.problems import Catalogue
-from bot.core.registry import Registry, TurnContext
 from bot.core.reminders import BUTTONS, text_key
 from bot.core.text import for_display
 

@@ -22,7 +22,7 @@ STATUSES = {"refugee": "réfugié(e)", "subsidiary": "protection subsidiaire",
             "stateless": "apatride"}
 REQUESTS = {"first": "première carte après la protection", "renewal": "renouvellement de carte",
             "unknown": "ne sait pas"}
-#: Why the person was handed over, by reason code (bot.core.actions.request_caseworker).
+#: Why the person was handed over, by reason code (bot.core.flows.actions.request_caseworker).
 REASONS = {"user_request": "la personne a demandé à parler à quelqu'un"}
 #: The case's title when nothing more precise is known, by reason code: never the raw code.
 REASON_TITLES = {"user_request": "Demande à parler à une personne"}

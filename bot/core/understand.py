@@ -11,18 +11,18 @@ import dataclasses
 import functools
 from collections.abc import Mapping
 
-from bot.core.actions import set_locale
 from bot.core.commands import CommandCall, CommandTable
 from bot.core.courtesy import SmallTalk, small_talk
 from bot.core.courtesy import strip as strip_courtesy
-from bot.core.definition import FlowDef, Target, Text
 from bot.core.events import InputRejected, MessageCreated, OrganisationChosen
+from bot.core.flows.actions import set_locale
+from bot.core.flows.definition import FlowDef, Target, Text
+from bot.core.flows.machine import choice_trigger
+from bot.core.flows.registry import TurnContext
 from bot.core.langdetect import language_named
-from bot.core.machine import choice_trigger
 from bot.core.model import Choice
 from bot.core.navigate import HOME, ONBOARDING_DUE, START, Navigator
 from bot.core.recognise import Recogniser, Recognition
-from bot.core.registry import TurnContext
 from bot.core.safety import PAYMENT_PROBLEMS, payment_warning_due
 from bot.core.secrets import looks_like_secret
 from bot.core.speak import Speaker

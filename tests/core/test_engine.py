@@ -481,9 +481,9 @@ def test_a_greeting_in_another_language_than_the_phones(engine: Engine) -> None:
 def test_a_description_near_known_problems_gets_the_closest() -> None:
     # "Describe your problem": an answer near some problems, sure of none, is shown the
     # closest ("is it one of these?") rather than "try other words".
-    from bot.core.inputs import error_report
+    from bot.core.flows.inputs import error_report
+    from bot.core.flows.registry import TurnContext
     from bot.core.recognise import Candidate, Recognition
-    from bot.core.registry import TurnContext
 
     found = Recognition("unknown", 0.2, (Candidate("login_loop", 0.2),
                                          Candidate("technical_error", 0.15)), unrelated=0.1)

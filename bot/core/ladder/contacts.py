@@ -21,12 +21,12 @@ from datetime import date, datetime, timedelta
 
 from bot.core.dates.written import show_date
 from bot.core.events import RemindersCancelled, ReminderScheduled
-from bot.core.inputs import a_date
+from bot.core.flows.inputs import a_date
+from bot.core.flows.registry import REGISTRY, ReminderRequest, TurnContext
 from bot.core.ladder.departements import Departement, Departements
 from bot.core.ladder.letters import LetterFacts, Letters
 from bot.core.ladder.rules import API_SAID, API_UNKNOWN, API_URGENT, Advice, Contact, Ladder, advise
 from bot.core.model import Session
-from bot.core.registry import REGISTRY, ReminderRequest, TurnContext
 from bot.core.reminders import FOLLOWUP_BUTTONS, FOLLOWUP_TEXTS, LADDER_FOLLOWUP
 from bot.core.text import ascii_digits
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.definition import DefinitionError
+from bot.core.flows.definition import DefinitionError
 from bot.core.text import ascii_digits, fold
 
 

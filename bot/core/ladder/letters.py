@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from bot.core.dates.written import show_date
-from bot.core.definition import DefinitionError
+from bot.core.flows.definition import DefinitionError
 from bot.core.ladder.rules import Contact
 
 PLACEHOLDERS = ("{facts}", "{basis}", "{ask}", "{subject}", "{intro}")

@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any
 
 from bot.core.dates.holidays import add_working_days
-from bot.core.definition import DefinitionError
+from bot.core.flows.definition import DefinitionError
 
 APPOINTMENT = "appointment"
 #: What the person may say about their API's end without giving the date: it has expired, it

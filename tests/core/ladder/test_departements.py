@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.core.definition import DefinitionError
+from bot.core.flows.definition import DefinitionError
 from bot.core.ladder.departements import Departements, parse_departements
 
 KNOWLEDGE = Path(__file__).resolve().parents[3] / "flows" / "knowledge"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.core.definition import DefinitionError
+from bot.core.flows.definition import DefinitionError
 from bot.core.ladder.letters import LetterFacts, Letters, parse_letters
 from bot.core.ladder.rules import Contact
 

@@ -10,7 +10,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.definition import DefinitionError
+from bot.core.flows.definition import DefinitionError
 from bot.core.ladder.rules import API_SAID, Contact, Ladder, advise, parse_ladder
 from bot.settings import ROOT
 

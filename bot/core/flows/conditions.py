@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.core.dates.written import days_between
-from bot.core.registry import REGISTRY, TurnContext
+from bot.core.flows.registry import REGISTRY, TurnContext
 
 #: Renewal of a residence card is filed between 120 and 60 days before its end (R. 431-5
 #: CESEDA, ANEF.md §3.5, [S8]).

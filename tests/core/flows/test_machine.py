@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from bot.core.commands import parse_commands
-from bot.core.definition import DefinitionError, parse_flow
 from bot.core.engine import Engine
 from bot.core.events import FlowFailed, InputRejected
+from bot.core.flows.definition import DefinitionError, parse_flow
+from bot.core.flows.registry import REGISTRY, Registry, TurnContext
 from bot.core.navigate import MAX_HOPS
-from bot.core.registry import REGISTRY, Registry, TurnContext
 from bot.core.text import ascii_digits
 from tests.core.helpers import Convo, of_type, texts
 

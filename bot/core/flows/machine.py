@@ -22,7 +22,7 @@ from typing import Any
 
 from transitions import EventData, Machine, State
 
-from bot.core.definition import (
+from bot.core.flows.definition import (
     Call,
     ChoiceDef,
     DefinitionError,
@@ -30,7 +30,7 @@ from bot.core.definition import (
     StateDef,
     Target,
 )
-from bot.core.registry import Registry, TurnContext
+from bot.core.flows.registry import Registry, TurnContext
 
 #: Called by the machine whenever a state is entered: the engine renders it.
 EnterHook = Callable[[TurnContext, str, str], None]

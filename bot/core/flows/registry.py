@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
-from bot.core.definition import Target
 from bot.core.events import Event
+from bot.core.flows.definition import Target
 from bot.core.model import Inbound, Session
 from bot.core.recognise import Recognition
 from bot.core.reminders import ReminderPolicy

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.dates.written import parse_date
-from bot.core.registry import REGISTRY, TurnContext
+from bot.core.flows.registry import REGISTRY, TurnContext
 
 
 @REGISTRY.input("date")

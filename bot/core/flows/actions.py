@@ -16,8 +16,8 @@ from bot.core.events import (
     UserErased,
 )
 from bot.core.exceptions import RelaisError
+from bot.core.flows.registry import REGISTRY, TurnContext
 from bot.core.model import LOCALES
-from bot.core.registry import REGISTRY, TurnContext
 from bot.core.reminders import plan
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from bot.core.commands import CommandTable
-from bot.core.definition import FlowDef, StateDef, Target, Text
+from bot.core.flows.definition import FlowDef, StateDef, Target, Text
 from bot.core.handoff import HANDOFF_TEXTS
 from bot.core.i18n import placeholders
 from bot.core.navigate import HOME, START
