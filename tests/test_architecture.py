@@ -28,8 +28,8 @@ CORE = BOT / "core"
 #: (flows as state machines, the Solar Hijri calendar, fuzzy matching) and itself.
 CORE_MAY_IMPORT = {
     "__future__", "abc", "bisect", "collections", "collections.abc", "dataclasses", "datetime",
-    "enum", "functools", "itertools", "json", "math", "operator", "re", "string", "textwrap",
-    "types", "typing", "unicodedata",
+    "enum", "functools", "heapq", "itertools", "json", "math", "operator", "re", "string",
+    "textwrap", "types", "typing", "unicodedata",
     "transitions", "persiantools", "persiantools.jdatetime", "rapidfuzz",
     "rapidfuzz.distance", "rapidfuzz.fuzz", "rapidfuzz.process",
 }

@@ -14,6 +14,7 @@ error message is recognised inside a Dari sentence.
 from __future__ import annotations
 
 import functools
+import heapq
 import math
 import re
 from collections import defaultdict
@@ -162,21 +163,31 @@ class Recogniser:
         self.thresholds = thresholds or Thresholds()
         self.lexicon = lexicon
         self._labels: list[str] = []
+        #: Each label's examples are one run of indices: (label, first, past the last).
+        self._spans: list[tuple[str, int, int]] = []
         vectors: list[dict[str, float]] = []
         for label, texts in examples.items():
+            start = len(vectors)
             for text in texts:
                 self._labels.append(label)
                 vectors.append(features(text, lexicon))
+            if len(vectors) > start:
+                self._spans.append((label, start, len(vectors)))
         documents = len(vectors)
         frequency: dict[str, int] = defaultdict(int)
         for vector in vectors:
             for key in vector:
                 frequency[key] += 1
         self._idf = {k: math.log((1 + documents) / (1 + df)) + 1.0 for k, df in frequency.items()}
-        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        postings: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
         for index, vector in enumerate(vectors):
             for key, weight in _normalised(vector, self._idf).items():
-                self._postings[key].append((index, weight))
+                indices, weights = postings[key]
+                indices.append(index)
+                weights.append(weight)
+        # Which examples have a feature, and its weight in each, as two parallel tuples:
+        # summed into a list by `zip`, twice as fast as pairs into a dict (the examples grew).
+        self._postings = {key: (tuple(i), tuple(w)) for key, (i, w) in postings.items()}
         self._screens = [(label, fold(t)) for label, texts in (screen_texts or {}).items()
                          for t in texts]
         self.problems = sorted({label for label in self._labels if label != UNKNOWN} |
@@ -188,14 +199,19 @@ class Recogniser:
     def scores(self, text: str) -> dict[str, float]:
         """Each problem's (and `unknown`'s) similarity to the report, 0 to 1."""
         query = _normalised(features(text, self.lexicon), self._idf)
-        similarity: dict[int, float] = defaultdict(float)
+        similarity = [0.0] * len(self._labels)
         for key, weight in query.items():
-            for index, doc_weight in self._postings.get(key, ()):
-                similarity[index] += weight * doc_weight
-        best: dict[str, list[float]] = defaultdict(list)
-        for index, value in similarity.items():
-            best[self._labels[index]].append(value)
-        scores = {label: _nearest(values) for label, values in best.items()}
+            posting = self._postings.get(key)
+            if posting is not None:
+                for index, doc_weight in zip(*posting, strict=True):
+                    similarity[index] += weight * doc_weight
+        scores: dict[str, float] = {}
+        for label, start, end in self._spans:
+            nearest = heapq.nlargest(NEIGHBOURS + 1, similarity[start:end])
+            if nearest[0] > 0:
+                # Unrelated chat is no one topic (the weather, housing, thanks...): near any
+                # one of its examples is near enough, so `unknown` scores as the nearest alone.
+                scores[label] = nearest[0] if label == UNKNOWN else _nearest(nearest)
         folded = fold(text)
         if len(folded) >= 12:
             for label, screen in self._screens:
@@ -249,7 +265,7 @@ NEIGHBOURS_SHARE = 0.3
 
 
 def _nearest(values: list[float]) -> float:
-    values.sort(reverse=True)
+    """The score of a problem from its examples' similarities, highest first."""
     others = values[1:NEIGHBOURS + 1]
     return ((1 - NEIGHBOURS_SHARE) * values[0]
             + NEIGHBOURS_SHARE * sum(others) / NEIGHBOURS)
