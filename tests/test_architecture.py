@@ -12,8 +12,10 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import io
 import pkgutil
 import re
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -121,6 +123,30 @@ def test_the_inbox_goes_through_the_store(path: Path) -> None:
     assert not SQL.search(source), f"inbox/{path.name} writes SQL: move it into a store"
 
 
+#: The API of the domain (the attestation de prolongation d'instruction, bot/core/model.py) and
+#: the programming interfaces of Telegram and Meta: no module has Python names for both, so that
+#: `api` in a name is never read in the wrong sense (texts and comments may quote either; the
+#: reminder kind "api_end:30" is a WhatsApp template's name).
+DOCUMENT_API = re.compile(r"api_(?:end|said)")
+PROGRAMMING_API = re.compile(r"api_base|api_url|bot_api|APIServer|GraphAPI|Graph$")
+
+
+def _names(source: str) -> set[str]:
+    """The Python names of a module: identifiers, not strings or comments."""
+    tokens = tokenize.generate_tokens(io.StringIO(source).readline)
+    return {t.string for t in tokens if t.type == tokenize.NAME}
+
+
+@pytest.mark.parametrize("path", sorted(BOT.rglob("*.py")), ids=lambda p: str(p.relative_to(BOT)))
+def test_a_module_names_one_api(path: Path) -> None:
+    names = _names(path.read_text(encoding="utf-8"))
+    document = sorted(n for n in names if DOCUMENT_API.search(n))
+    programming = sorted(n for n in names if PROGRAMMING_API.search(n))
+    assert not (document and programming), (
+        f"{path.relative_to(BOT)} has names for the document API {document} and for a "
+        f"programming API {programming}: keep them apart (bot/core/model.py)")
+
+
 def _project_exceptions() -> list[type[BaseException]]:
     found = []
     for info in pkgutil.walk_packages(bot.__path__, "bot."):
@@ -164,6 +190,10 @@ def test_the_checker_catches_a_violation(tmp_path: Path) -> None:
     assert _storage_may_import("bot.core.observation")
     assert _storage_may_import("aiosqlite")
     assert not _storage_may_import("bot.storagex")
+    names = _names("end = slots['api_end']  # api_base\nbot = make_bot(token, api_base)\n")
+    assert "api_base" in names
+    assert "api_end" not in names  # a string, not a name
+    assert [n for n in _names("def f(api_end): ...") if DOCUMENT_API.search(n)] == ["api_end"]
     assert SQL.search('await db.execute("SELECT id FROM cases WHERE org_id = ?")')
     assert not SQL.search("Select the case you want to answer")
     calls = [_dotted(n.func) for n in ast.walk(bad) if isinstance(n, ast.Call)]

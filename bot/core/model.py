@@ -6,6 +6,9 @@ Words the code uses throughout, spelled out once:
   while a residence card is being decided. `api_end` (a slot) is the end date printed on it;
   nothing named `api` in the code means a programming interface, except where it names
   Telegram's or Meta's (`telegram_api_base`, `whatsapp_api_base`, `bot/channels/graph.py`).
+  No module has Python names for both (tests/test_architecture.py). `api_end` keeps its name:
+  it is the `{api_end}` value of the translated texts, a column of cases, and part of the
+  WhatsApp template names Meta approved (`relais_api_end_30`).
 - **Problem**: a known ANEF failure the person reports (flows/knowledge/errors.yaml,
   `bot/core/problems.py`), recognised in their words or screenshot (`bot/core/recognise.py`).
   Older names stay where they are stored or translated, and so cannot change without
@@ -13,6 +16,7 @@ Words the code uses throughout, spelled out once:
   `diagnose`/`diagnosed`/`diagnosis_unsure` names flows use, the session's `diagnosis` scratch
   value and the `problem_recognised` event's `error` field. The recogniser's
   `Recognition.error` keeps its name too: the evaluation tools and their data read it.
+  Elsewhere the code's own names say `problem` (e.g. the `diagnose` action's argument).
 - **Case**: a conversation handed to a caseworker of the association (`bot/core/handoff.py`).
 """
 

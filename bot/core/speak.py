@@ -96,9 +96,9 @@ class Speaker:
                ) -> tuple[str, str]:
         params = localise_counts({**text_params(ctx, self.constants), **(extra or {})},
                                  ctx.session.locale)
-        diagnosis = ctx.session.scratch.get("diagnosis", "")
-        if self.catalogue is not None and diagnosis in self.catalogue.problems:
-            title = self.catalogue.problems[diagnosis].title
+        problem = ctx.session.scratch.get("diagnosis", "")
+        if self.catalogue is not None and problem in self.catalogue.problems:
+            title = self.catalogue.problems[problem].title
             params["problem"] = self.translator.render(title, ctx.session.locale, params).text
         if "office_opens" in placeholders(text.source):
             opens = self.office.next_opening(ctx.now, self.tz)
@@ -124,10 +124,10 @@ class Speaker:
 
     def problem_fr(self, ctx: TurnContext) -> str | None:
         """The recognised problem's title in French, as the administration will read it."""
-        diagnosis = ctx.session.scratch.get("diagnosis", "")
-        if self.catalogue is None or diagnosis not in self.catalogue.problems:
+        problem = ctx.session.scratch.get("diagnosis", "")
+        if self.catalogue is None or problem not in self.catalogue.problems:
             return None
-        return self.translator.render(self.catalogue.problems[diagnosis].title,
+        return self.translator.render(self.catalogue.problems[problem].title,
                                       SOURCE_LOCALE).text
 
     def label(self, ctx: TurnContext, choice: ChoiceDef) -> Choice:

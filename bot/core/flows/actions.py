@@ -117,15 +117,15 @@ def remember(ctx: TurnContext, arg: str | None) -> None:
 
 
 @REGISTRY.action("diagnose", arg=True)
-def diagnose(ctx: TurnContext, error: str | None) -> None:
-    """The user is shown the advice for `error`: remember it for the caseworker's summary."""
-    assert error is not None
-    ctx.session = ctx.session.with_scratch(diagnosis=error)
-    ctx.emit(ProblemRecognised(error))
+def diagnose(ctx: TurnContext, problem: str | None) -> None:
+    """The user is shown the advice for `problem`: remember it for the caseworker's summary."""
+    assert problem is not None
+    ctx.session = ctx.session.with_scratch(diagnosis=problem)
+    ctx.emit(ProblemRecognised(problem))
     if ctx.session.consent is True:  # kept for the caseworker's summary, with the date
         problems = json.loads(ctx.session.slots.get("problems", "[]"))
-        problems = [p for p in problems if p[0] != error][-(MAX_PROBLEMS - 1):]
-        problems.append([error, ctx.local_date.isoformat()])
+        problems = [p for p in problems if p[0] != problem][-(MAX_PROBLEMS - 1):]
+        problems.append([problem, ctx.local_date.isoformat()])
         ctx.session = ctx.session.with_slot("problems", json.dumps(problems))
 
 

@@ -93,8 +93,8 @@ def card_window(ctx: TurnContext, when: str | None) -> bool:
 
 
 @REGISTRY.condition("diagnosed")
-def diagnosed(ctx: TurnContext, error: str | None) -> bool:
-    return ctx.session.scratch.get("diagnosis") == error
+def diagnosed(ctx: TurnContext, problem: str | None) -> bool:
+    return ctx.session.scratch.get("diagnosis") == problem
 
 
 @REGISTRY.condition("diagnosis_unsure")
@@ -103,8 +103,8 @@ def diagnosis_unsure(ctx: TurnContext, _: str | None) -> bool:
 
 
 @REGISTRY.condition("candidate")
-def candidate(ctx: TurnContext, error: str | None) -> bool:
-    return error in ctx.session.scratch.get("candidates", "").split(",")
+def candidate(ctx: TurnContext, problem: str | None) -> bool:
+    return problem in ctx.session.scratch.get("candidates", "").split(",")
 
 
 @REGISTRY.condition("can_resume")
