@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from bot.core.redact import redact
+from bot.core.guards.redact import redact
 
 log = logging.getLogger(__name__)
 

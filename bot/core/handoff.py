@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from bot.core.events import CaseClosed, MessageCreated, RelayedToCaseworker
 from bot.core.flows.definition import FlowDef
 from bot.core.flows.registry import TurnContext
+from bot.core.guards.secrets import looks_like_secret
 from bot.core.ladder import contacts
 from bot.core.model import SOURCE_LOCALE, MessageKind
 from bot.core.navigate import Navigator
 from bot.core.problems import Catalogue
-from bot.core.secrets import looks_like_secret
 from bot.core.speak import Speaker
 from bot.core.summary import CaseFacts, ladder_advice, summarise
 from bot.core.text import LONG_MESSAGE, clean_inbound, for_display

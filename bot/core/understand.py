@@ -19,12 +19,12 @@ from bot.core.flows.actions import set_locale
 from bot.core.flows.definition import FlowDef, Target, Text
 from bot.core.flows.machine import choice_trigger
 from bot.core.flows.registry import TurnContext
+from bot.core.guards.safety import PAYMENT_PROBLEMS, payment_warning_due
+from bot.core.guards.secrets import looks_like_secret
 from bot.core.langdetect import language_named
 from bot.core.model import Choice
 from bot.core.navigate import HOME, ONBOARDING_DUE, START, Navigator
 from bot.core.recognise import Recogniser, Recognition
-from bot.core.safety import PAYMENT_PROBLEMS, payment_warning_due
-from bot.core.secrets import looks_like_secret
 from bot.core.speak import Speaker
 from bot.core.text import LONG_MESSAGE, ascii_digits, fold, is_only_symbols
 

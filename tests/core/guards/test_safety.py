@@ -1,6 +1,6 @@
 import pytest
 
-from bot.core.safety import (
+from bot.core.guards.safety import (
     mentions_official_fee,
     mentions_payment,
     mentions_seller,

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.core.redact import redact
+from bot.core.guards.redact import redact
 
 
 @pytest.mark.parametrize(("text", "gone"), [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.secrets import looks_like_secret
+from bot.core.guards.secrets import looks_like_secret
 
 SECRETS = [
     # Alone, in any digits.

@@ -1,4 +1,4 @@
-"""Spotting, in what users type, talk of paying (codes and passwords: bot/core/secrets.py).
+"""Spotting, in what users type, talk of paying (codes and passwords: secrets.py).
 
 Paying is not always a scam. Filing on ANEF and getting a préfecture appointment cost nothing,
 but the residence card itself has an official price, paid to the State with a timbre fiscal
