@@ -98,16 +98,25 @@ class Scheduler:
             log.info("retention: erased %d inactive users", erased)
         return erased, pruned
 
-    async def run(self, stop: asyncio.Event, tick_seconds: float = 30.0) -> None:
+    async def run(self, stop: asyncio.Event, look_seconds: float = 2.0,
+                  retry_seconds: float = 30.0) -> None:
+        """Every `look_seconds`, one indexed read of the earliest pending timer; the due work
+        runs when one has fallen due. So a reminder set for 10:00 goes out at 10:00, not up
+        to a long tick later, and a timer written by another instance (PostgreSQL) is seen as
+        soon. After an error, the next look waits `retry_seconds`."""
         last_housekeeping: datetime | None = None
         while not stop.is_set():
             now = self.clock.now()
+            wait = look_seconds
             try:
-                await self.run_due(now)
+                due = await self.storage.next_due()
+                if due is not None and due <= now:
+                    await self.run_due(now)
                 if last_housekeeping is None or now - last_housekeeping > timedelta(hours=6):
                     await self.housekeeping(now)
                     last_housekeeping = now
             except Exception:  # keep the loop alive; due rows stay due
                 log.exception("scheduler loop error")
+                wait = retry_seconds
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=tick_seconds)
+                await asyncio.wait_for(stop.wait(), timeout=wait)

@@ -30,6 +30,7 @@ from bot.channels.whatsapp import WhatsAppChannel
 from bot.channels.whatsapp_templates import TemplateBook, TemplateError
 from bot.channels.whatsapp_webhook import WhatsAppWebhook
 from bot.clock import Clock, SystemClock
+from bot.core.exceptions import RelaisError
 from bot.core.handoff import canned_replies
 from bot.core.model import LOCALES, Inbound
 from bot.documents.delivery import DocumentSource
@@ -59,9 +60,14 @@ RUNTIME = web.AppKey("runtime", Runtime)
 #: Telegram's limit for a group chat (PLATFORMS.md): the assistant is meant for one-to-one
 #: chats, but an association may add it to a group.
 TELEGRAM_GROUP_PER_MINUTE = 20
-#: Seconds between two tries of an instance that does not lead to take over (PostgreSQL).
-LEAD_RETRY = 5.0
+#: Seconds between two tries of an instance that does not lead to take over (PostgreSQL): a
+#: try is one small query on a connection kept for it, so a dead leader is replaced quickly.
+LEAD_RETRY = 0.5
 CLOCK = web.AppKey("clock", Clock)
+
+
+class TurnFailed(RelaisError, RuntimeError):
+    """A Telegram update's turn failed: it was not stored (the cause is in the log)."""
 
 
 class Server:
@@ -94,7 +100,7 @@ class Server:
         if self.bot is not None:
             from bot.channels.telegram import TelegramInbound
 
-            self.dispatcher = TelegramInbound(self.bot, self.handle).dispatcher()
+            self.dispatcher = TelegramInbound(self.bot, self.handle_update).dispatcher()
         self.whatsapp: WhatsAppWebhook | None = None
         if self.graph is not None:
             self.whatsapp = WhatsAppWebhook(
@@ -121,6 +127,16 @@ class Server:
         except Exception:
             log.exception("turn failed")
 
+    async def handle_update(self, inbound: Inbound) -> None:
+        """A Telegram update. A failed turn raises, so that a webhook call is answered 500
+        and Telegram sends the update again (polling moves past it, as it always did); the
+        error is logged here, without the message's content."""
+        try:
+            await self.runtime.conversations.handle(inbound, self.clock.now())
+        except Exception:
+            log.exception("turn failed")
+            raise TurnFailed("the turn was not stored") from None
+
     def app(self) -> web.Application:
         app = web.Application(client_max_size=2 * 1024 * 1024)
         app[RUNTIME] = self.runtime
@@ -136,9 +152,13 @@ class Server:
         if self.bot is not None and self.dispatcher is not None and webhook:
             from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 
+            # Answered once the turn is stored, not before (aiogram's default answers at once
+            # and runs the turn after): a 200 tells Telegram to forget the update, so an
+            # instance killed meanwhile would lose it; a failed turn answers 500 and Telegram
+            # sends the update again.
             SimpleRequestHandler(dispatcher=self.dispatcher, bot=self.bot,
-                                 secret_token=self.settings.telegram_webhook_secret
-                                 ).register(app, path=WEBHOOK_PATH)
+                                 secret_token=self.settings.telegram_webhook_secret,
+                                 handle_in_background=False).register(app, path=WEBHOOK_PATH)
         if self.whatsapp is not None:
             self.whatsapp.register(app)
         # The caseworkers' inbox: their replies run as turns of the user's conversation.

@@ -4,11 +4,13 @@ polling and in webhook mode, through the real server, storage, outbox and sender
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiogram.exceptions import TelegramConflictError
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -42,8 +44,8 @@ async def fake() -> AsyncIterator[tuple[FakeBotAPI, TestServer]]:
     await server.close()
 
 
-async def _start(fake: tuple[FakeBotAPI, TestServer], tmp_path: Path, **extra: str
-                 ) -> tuple[Server, WebClient]:
+async def _start(fake: tuple[FakeBotAPI, TestServer], tmp_path: Path, port: int | None = None,
+                 **extra: str) -> tuple[Server, WebClient]:
     api, api_server = fake
     settings = Settings.from_mapping({
         "DATABASE_PATH": str(tmp_path / "tg.sqlite3"),
@@ -52,7 +54,7 @@ async def _start(fake: tuple[FakeBotAPI, TestServer], tmp_path: Path, **extra: s
         **extra,
     })
     server = Server(settings)
-    client = TestClient(TestServer(server.app()))
+    client = TestClient(TestServer(server.app(), port=port))
     await client.start_server()
     return server, client
 
@@ -161,6 +163,55 @@ async def test_webhook_checks_the_secret_and_answers_an_update_once(
         health = await (await client.get("/health")).json()
         assert health["status"] == "ok"
         assert health["channels"] == ["telegram", "web"]
+    finally:
+        await client.close()
+
+
+async def test_webhook_delivery_answers_once_stored_and_a_failed_turn_comes_again(
+        fake: tuple[FakeBotAPI, TestServer], tmp_path: Path) -> None:
+    """Webhook mode as Telegram runs it: the fake POSTs each update to the address the server
+    gave in setWebhook, with the secret. The server answers 200 only once the turn is stored
+    (Telegram then forgets the update); when the turn fails it answers 500, Telegram keeps the
+    update (getWebhookInfo shows it, with the error) and sends it again until it is stored."""
+    api, _ = fake
+    api.webhook_retry = 0.1
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+    server, client = await _start(fake, tmp_path, port=port, TELEGRAM_MODE="webhook",
+                                  TELEGRAM_WEBHOOK_URL=url, TELEGRAM_WEBHOOK_SECRET="s3cret-token")
+    assert server.bot is not None
+    try:
+        assert api.webhook is not None
+        assert (api.webhook.url, api.webhook.secret_token) == (url, "s3cret-token")
+        api.text(CHAT, "/start", language=None)  # no app language: the languages are offered
+        await api.wait_delivered()
+        assert (await server.runtime.storage.stats())["users"] == 1  # stored when answered
+        await api.wait_sent(1)
+
+        await server.runtime.storage.close()  # the database is away: the turn fails
+        tap = api.tap(CHAT, "en")
+        for _ in range(100):
+            if len([d for d in api.deliveries if d.update_id == tap["update_id"]]) >= 2:
+                break
+            await asyncio.sleep(0.05)
+        info = await server.bot.get_webhook_info()
+        assert info.url == url
+        assert info.pending_update_count == 1
+        assert info.last_error_message == ("Wrong response from the webhook: 500 "
+                                           "Internal Server Error")
+        with pytest.raises(TelegramConflictError):  # no polling while a webhook is set
+            await server.bot.get_updates()
+
+        await server.runtime.storage.open()
+        await api.wait_delivered()
+        tries = [d.status for d in api.deliveries if d.update_id == tap["update_id"]]
+        assert tries[-1] == 200
+        assert set(tries[:-1]) == {500}
+        await api.wait_sent(4)  # the language chosen: three messages, once
+        await asyncio.sleep(0.5)
+        assert len(api.sent) == 4
     finally:
         await client.close()
 

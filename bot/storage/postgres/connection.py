@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
@@ -28,6 +29,10 @@ from bot.storage.rows import migrations
 MIGRATION_LOCK = 0x52454C41  # "RELA"
 #: The advisory lock the leading instance holds for as long as it runs (lead()).
 LEADER_LOCK = 0x52454C42
+#: Server-side TCP keepalives of the session that holds LEADER_LOCK: idle 10 s, then 3 probes
+#: 5 s apart (ignored on a Unix socket, where the kernel tells the server at once).
+LEADER_KEEPALIVES = ("-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 "
+                     "-c tcp_keepalives_count=3")
 
 _PLACEHOLDER = re.compile(r"\?")
 
@@ -87,6 +92,7 @@ class Connection:
         self.pool_size = pool_size
         self._pool: AsyncConnectionPool[AsyncConnection[Any]] | None = None
         self._leader: AsyncConnection[Any] | None = None
+        self._candidate: AsyncConnection[Any] | None = None  # asks to lead (lead())
 
     @property
     def pool(self) -> AsyncConnectionPool[AsyncConnection[Any]]:
@@ -131,23 +137,41 @@ class Connection:
     async def lead(self) -> bool:
         """One elected instance sends the outbox, runs the scheduler and polls Telegram: the
         holder of a session advisory lock on a connection of its own. If it dies, the
-        database ends its session, the lock goes, and the next instance asking leads."""
+        database ends its session, the lock goes, and the next instance asking leads.
+
+        An instance that does not lead asks again and again (bot/server.py) on one connection
+        it keeps for that, so each try is one small query and taking over follows the
+        leader's death closely. The leader's session has short TCP keepalives: if its machine
+        vanishes without closing the connection, PostgreSQL ends the session (and frees the
+        lock) within about 30 seconds, not after the system's default two hours."""
         if self._leader is not None:
             return True
-        conn = await AsyncConnection.connect(self.url, autocommit=True)
-        cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,))
-        row = await cursor.fetchone()
-        if row and row[0]:
-            self._leader = conn
-            return True
-        await conn.close()
-        return False
+        try:
+            if self._candidate is None or self._candidate.closed:
+                self._candidate = await AsyncConnection.connect(
+                    self.url, autocommit=True, options=LEADER_KEEPALIVES)
+            cursor = await self._candidate.execute("SELECT pg_try_advisory_lock(%s)",
+                                                   (LEADER_LOCK,))
+            row = await cursor.fetchone()
+        except psycopg.OperationalError:  # the database is away: ask again at the next try
+            await self._drop_candidate()
+            return False
+        if not (row and row[0]):
+            return False
+        self._leader, self._candidate = self._candidate, None
+        return True
+
+    async def _drop_candidate(self) -> None:
+        if self._candidate is not None:
+            await self._candidate.close()
+            self._candidate = None
 
     async def schema_version(self) -> int:
         async with self.pool.connection() as conn:
             return await self._version(conn)
 
     async def close(self) -> None:
+        await self._drop_candidate()
         if self._leader is not None:  # leadership goes with the connection
             await self._leader.close()
             self._leader = None
