@@ -131,5 +131,6 @@ class Registry:
         )
 
 
-#: The project's registry; `actions.py` and `conditions.py` fill it when imported.
+#: The project's registry: `actions.py`, `conditions.py`, `inputs.py` and the support ladder
+#: (bot/core/ladder/contacts.py) fill it when imported.
 REGISTRY = Registry()
