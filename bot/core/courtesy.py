@@ -33,6 +33,13 @@ _GREETING_PHRASES = (
     "ستړی مه شی", "څنګه یاست", "صباح الخیر", "مساء الخیر", "کیف الحال", "کیفک",
     "salam alaikum", "salam aleikum", "assalamu alaikum", "salam alikom", "chetor hastin",
     "chetor hasti", "cava",
+    # Spellings of the Muslim greeting and its answer, and greetings to a group.
+    "salam alaykum", "salamu alaikum", "salamu alaykum", "assalamu alaykum", "as salamu alaykum",
+    "asalam o alaikum", "assalam o alaikum", "salam o alaikum", "salam aleykum", "slm alikom",
+    "salam 3alikom", "salam 3likom", "wa alaikum salam", "ورحمه الله", "ورحمه الله وبرکاته",
+    "صباح النور", "مساء النور", "bonjour a tous", "bonjour tout le monde", "hello everyone",
+    "hi everyone", "hello all", "good day", "khub hasti", "khub asti", "chetor asti", "chetori",
+    "sanga ye", "sanga yast", "kha ye", "په خیر راغلې", "labas 3lik", "kidayr",
 )
 _THANKS_PHRASES = (
     "thank you", "thanks a lot", "thank u", "merci beaucoup", "merci bien", "je vous remercie",
@@ -40,6 +47,9 @@ _THANKS_PHRASES = (
     "من فضلک", "لو سمحت", "الله یخلیک", "یعطیک العافیه", "جزاک الله خیرا", "جزاک الله",
     "مهرباني وکړئ", "مهرباني وکړه", "ډېره مننه", "ډیره مننه", "زیات مننه", "خیلی ممنون",
     "بسیار تشکر", "تشکر زیاد", "خدا خیرت بته", "خدا خیر تان بدهد", "ba aman khuda",
+    "merci d'avance", "merci d avance", "merci infiniment", "thanks in advance",
+    "thank you so much", "شكرا جزيلا", "تشکر از شما", "د ډېر مننه", "خدا حافظ", "مع السلامه",
+    "په مخه مو ښه", "au revoir",
 )
 _GREETING_WORDS = (
     "bonjour", "bonsoir", "salut", "slt", "bjr", "coucou", "allo", "hello", "hi", "hey",
@@ -59,6 +69,9 @@ _ADDRESS_WORDS = (
     "relais", "رله", "ریله", "رلې", "madame", "monsieur", "mr", "mme",
     "sir", "madam", "dear", "brother", "sister", "frere", "soeur", "جان", "برادر", "خواهر",
     "ورور", "وروره", "خور", "خورې", "اخی", "اختی", "habibi", "khoda", "akhi",
+    "ورونو", "وروڼو", "خویندو", "لالا", "lala", "کاکا", "kaka", "استاد", "ustad", "عزیزی",
+    "حبیبی", "خویا", "khoya", "khouya", "اخوی", "bro", "friend", "ami", "دوست", "ملګریه",
+    "madam", "ma'am", "خانم",
 )
 _FILLER_WORDS = (
     "ok", "okay", "okey", "oki", "dacc", "dac", "daccord", "d'accord", "euh",
@@ -66,6 +79,8 @@ _FILLER_WORDS = (
     "beaucoup", "very", "much", "lot", "خیلی", "بسیار", "زیاد", "ډېره", "ډیره", "زیات", "کثیرا",
     "جدا", "اوکی", "باشه", "هو", "بلی", "بله", "نعم", "طیب", "ښه", "again", "encore", "دوباره",
     "تانی",
+    # Urgency says nothing of which problem it is.
+    "urgent", "urgence", "urgently", "عاجل", "ضروری", "zaroori", "fawran", "فورا",
 )
 
 _PHRASES = tuple(sorted({fold(p) for p in (*_GREETING_PHRASES, *_THANKS_PHRASES)},

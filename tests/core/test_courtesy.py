@@ -40,3 +40,21 @@ def test_strip_leaves_the_report(text: str, kept: str) -> None:
 
 def test_small_talk_alone_is_left_as_it_is() -> None:
     assert strip(fold("سلام، تشکر")) == fold("سلام، تشکر")
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    # Spellings of the Muslim greeting, forms of address and urgency, in the five languages.
+    ("assalamu alaykum brother, my API has expired", "my api has expired"),
+    ("سلام ورونو، زما API ختم شوی", "زما api ختم شوی"),
+    ("salam khoya urgent la carte dyali salat", "la carte dyali salat"),
+    ("سلام کاکا جان، عاجل، API مه ختم شده", "api مه ختم شده"),
+    ("Bonjour à tous, mon dossier est clôturé, merci d'avance", "mon dossier est cloture"),
+])
+def test_more_courtesy_is_left_out(text: str, kept: str) -> None:
+    assert strip(fold(text)) == fold(kept).replace(",", "").replace("،", "")
+
+
+@pytest.mark.parametrize("text", ["salam alaykum", "hello everyone", "سلام ورونو",
+                                  "صباح النور", "salam khoya, labas 3lik"])
+def test_greetings_alone_are_small_talk(text: str) -> None:
+    assert small_talk(text) is SmallTalk.GREETING
