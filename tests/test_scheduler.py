@@ -37,6 +37,18 @@ async def rt(settings: Settings, tmp_path: Path, channel: RecordingChannel
     await runtime.close()
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+async def either(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path,
+                 channel: RecordingChannel) -> AsyncIterator[Runtime]:
+    """The runtime on each backend: the bulk path's rule is written once, for both."""
+    database = str(tmp_path / "s.sqlite3") if request.param == "sqlite" else (
+        request.getfixturevalue("postgres_server").fresh_database())
+    runtime = Runtime.build(settings, ManualClock(NOW), {"test": channel}, database)
+    await runtime.start()
+    yield runtime
+    await runtime.close()
+
+
 def _advance(rt: Runtime, by: timedelta) -> None:
     clock = rt.sender.clock
     assert isinstance(clock, ManualClock)
@@ -106,7 +118,7 @@ async def test_retention_erases_users_idle_for_the_period(rt: Runtime) -> None:
     assert (await rt.storage.rows_about("test:active"))["sessions"] == 1
 
 
-async def test_the_bulk_path_decides_who_is_reminded_and_renders_each_group(rt: Runtime
+async def test_the_bulk_path_decides_who_is_reminded_and_renders_each_group(either: Runtime
                                                                               ) -> None:
     """The day's reminders are decided inside the database (consent, reminders on, the date
     unchanged, reachable, not superseded, not erased) and each group rendered by the engine:
@@ -115,6 +127,8 @@ async def test_the_bulk_path_decides_who_is_reminded_and_renders_each_group(rt: 
 
     from bot.core.model import Session
     from bot.storage.base import ReminderGroup
+
+    rt = either
 
     today = NOW.date()
     people = {  # user: (locale, consent, reminders on, kept date, planned date, offset, topic)
@@ -157,13 +171,13 @@ async def test_the_bulk_path_decides_who_is_reminded_and_renders_each_group(rt: 
         expected.add((user, message.locale, message.text))
     # The bulk path.
     assert await rt.scheduler.run_due(NOW) == 4
-    rows = await rt.storage.db.execute_fetchall(
+    rows = await rt.storage._all(
         "SELECT user_key, locale, body FROM outbox WHERE kind = 'reminder'")
     assert {(u, loc, json.loads(body)["text"]) for u, loc, body in rows} == expected
-    statuses = await rt.storage.db.execute_fetchall(
+    statuses = await rt.storage._all(
         "SELECT status, COUNT(*) FROM scheduled WHERE name = 'reminder' GROUP BY status")
     # Nothing left pending.
     assert {status: count for status, count in statuses} == {"done": 4, "skipped": 7}
-    transcript = await rt.storage.db.execute_fetchall(
+    transcript = await rt.storage._all(
         "SELECT COUNT(*) FROM transcript WHERE direction = 'out'")
     assert next(iter(transcript))[0] >= 4

@@ -25,6 +25,23 @@ def timer_from_row(row: Any) -> Timer:
                  payload=json.loads(row[5]))
 
 
+def reminder_may_go(kept_date: str, planned_date: str, until: str) -> str:
+    """Whether a staged date reminder may still go: the one place this rule is written, as an
+    SQL condition each backend's staging selects (bot/storage/*/reminders.py). The row is the
+    timer `s`, joined to the person's session `ses` and user `u` (either may be missing: an
+    erased person). It goes if the person is known, consented, has reminders on, still keeps
+    the date it was planned for, is reachable, and no later reminder of the same topic is
+    due by `until` too (that one goes instead). The dialect writes the JSON reads:
+    `kept_date`, the session's date for the timer's topic; `planned_date`, the timer's; and
+    `until`, its placeholder for the due limit."""
+    return ("(ses.user_key IS NOT NULL AND ses.consent = 1 AND ses.reminders = 1 "
+            f"AND {kept_date} = {planned_date} "
+            "AND COALESCE(u.reachable, 1) = 1 "
+            "AND NOT EXISTS (SELECT 1 FROM scheduled l WHERE l.user_key = s.user_key "
+            "  AND l.topic = s.topic AND l.status = 'pending' AND l.id != s.id "
+            f"  AND l.due_at > s.due_at AND l.due_at <= {until}))")
+
+
 class TimerScheduling:
     """Within a turn's transaction: timers set and cancelled."""
 

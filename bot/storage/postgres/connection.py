@@ -22,7 +22,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from bot.core.model import Session
-from bot.storage.base import StorageError
+from bot.storage.base import ReminderGroup, StorageError
 from bot.storage.rows import migrations
 
 #: The advisory lock key held while migrating (any constant shared by every instance).
@@ -50,7 +50,8 @@ class TransactionBase:
         self.default_org = default_org
         self.saved: dict[str, Session] = {}
         self.erased: set[str] = set()
-        self._staged = 0
+        self._staged = 0  # the reminders staged and not enqueued yet (reminders.py)
+        self._groups: list[ReminderGroup] = []
 
     async def flush(self) -> None:
         """Every statement is sent at once here: nothing is ever buffered."""

@@ -6,9 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.storage.base import ReminderGroup, StagedText, Timer
-from bot.storage.portable import TIMER_COLUMNS, TimerScheduling, timer_from_row
+from bot.storage.portable import TIMER_COLUMNS, TimerScheduling, reminder_may_go, timer_from_row
 from bot.storage.rows import iso, when
 from bot.storage.sqlite.connection import Connection, TransactionBase
+
+#: The rule's JSON reads, in SQLite's words (bot.storage.portable.reminder_may_go).
+_KEPT_DATE = "json_extract(ses.dates, '$.' || s.topic)"
+_PLANNED_DATE = "json_extract(s.payload, '$.date')"
 
 
 class TimerWrites(TransactionBase, TimerScheduling):
@@ -37,18 +41,11 @@ class TimerWrites(TransactionBase, TimerScheduling):
         until = iso(now)
         await self.db.execute("DROP TABLE IF EXISTS temp.due_batch")
         # Everything is decided inside SQLite: 100,000 rows never travel to Python and back.
-        # This is the one place the rule is written (who may still be reminded of what).
         await self.db.execute(
             "CREATE TEMP TABLE due_batch AS SELECT s.id, s.user_key, s.topic, "
-            "json_extract(s.payload, '$.date') AS planned, "
+            f"{_PLANNED_DATE} AS planned, "
             "CAST(json_extract(s.payload, '$.offset') AS INTEGER) AS days_before, "
-            "ses.locale AS locale, "
-            "(ses.user_key IS NOT NULL AND ses.consent = 1 AND ses.reminders = 1 "
-            " AND json_extract(ses.dates, '$.' || s.topic) = json_extract(s.payload, '$.date') "
-            " AND COALESCE(u.reachable, 1) = 1 "
-            " AND NOT EXISTS (SELECT 1 FROM scheduled l WHERE l.user_key = s.user_key "
-            "   AND l.topic = s.topic AND l.status = 'pending' AND l.id != s.id "
-            "   AND l.due_at > s.due_at AND l.due_at <= ?)) AS ok "
+            f"ses.locale AS locale, {reminder_may_go(_KEPT_DATE, _PLANNED_DATE, '?')} AS ok "
             "FROM scheduled s LEFT JOIN sessions ses ON ses.user_key = s.user_key "
             "LEFT JOIN users u ON u.user_key = s.user_key "
             "WHERE s.status = 'pending' AND s.name = 'reminder' AND s.due_at <= ? "
