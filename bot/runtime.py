@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.channels.base import Channel
+from bot.channels.webchat import NAME as WEB
+from bot.channels.webchat import WebChatChannel
 from bot.clock import Clock
 from bot.content import build_engine, load_content
 from bot.conversations import Conversations
@@ -22,8 +24,9 @@ from bot.documents.note import NOTE_FILE, NoteKnowledge, load_note_knowledge
 from bot.scheduler import Retention, Scheduler
 from bot.sender import RateLimit, Sender
 from bot.settings import Settings
+from bot.storage.base import Storage
 from bot.storage.choose import open_storage
-from bot.storage.sqlite import SQLiteStorage
+from bot.web.relay import OutboxNotices, WebChatRelay
 
 
 def engine_for(settings: Settings, registry: Registry = REGISTRY) -> Engine:
@@ -38,7 +41,7 @@ def engine_for(settings: Settings, registry: Registry = REGISTRY) -> Engine:
 
 @dataclass
 class Runtime:
-    storage: SQLiteStorage
+    storage: Storage
     engine: Engine
     conversations: Conversations
     sender: Sender
@@ -46,6 +49,9 @@ class Runtime:
     notes: NoteKnowledge  # the note about the API (flows/knowledge/note.yaml)
     #: Called after every committed turn, beside waking the sender (the live inbox).
     watchers: list[Callable[[], None]] = field(default_factory=list)
+    #: Several instances (PostgreSQL) with the web chat: its messages go out from the
+    #: instance holding the person's socket (bot/web/relay.py), not from the main sender.
+    relay: WebChatRelay | None = None
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock, channels: Mapping[str, Channel],
@@ -55,12 +61,19 @@ class Runtime:
         """`engine`: one already built from these settings (`engine_for`), shared by runs that
         would otherwise each load and compile the same content (the golden tests)."""
         engine = engine or engine_for(settings, registry)
-        storage = open_storage(settings, database)
+        webchat = channels.get(WEB)
+        live = frozenset({WEB}) if isinstance(webchat, WebChatChannel) else frozenset()
+        storage: Storage = open_storage(settings, database, live=live)
+        relay = None
+        if storage.locks_users and isinstance(webchat, WebChatChannel) and isinstance(
+                storage, OutboxNotices):
+            relay = WebChatRelay(storage, storage, webchat, clock)
         support = engine.support
         notes = load_note_knowledge(Path(settings.flows_dir) / NOTE_FILE,
                                     support.departements.by_code if support else None)
         sender = Sender(storage, channels, clock, limits=limits,
-                        documents=DocumentSource(storage, notes))
+                        documents=DocumentSource(storage, notes),
+                        leave=(WEB,) if relay is not None else ())
         watchers: list[Callable[[], None]] = []
 
         def committed() -> None:
@@ -72,7 +85,7 @@ class Runtime:
         scheduler = Scheduler(storage, conversations, clock,
                               Retention(inactive_days=settings.retention_days,
                                         inbound_ids_days=settings.retention_days))
-        return cls(storage, engine, conversations, sender, scheduler, notes, watchers)
+        return cls(storage, engine, conversations, sender, scheduler, notes, watchers, relay)
 
     async def start(self) -> int:
         """Open the database; return how many messages a crash left uncertain. With several

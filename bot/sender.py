@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -96,8 +96,11 @@ class Sender:
     def __init__(self, storage: Storage, channels: Mapping[str, Channel], clock: Clock,
                  policy: RetryPolicy | None = None, batch: int = 50,
                  limits: Mapping[str, RateLimit] | None = None,
-                 documents: DocumentSource | None = None) -> None:
+                 documents: DocumentSource | None = None, leave: Sequence[str] = ()) -> None:
         self.storage = storage
+        #: Channels whose messages another sender delivers (the web chat on several
+        #: instances: the one holding the person's socket, bot/web/relay.py).
+        self.leave = tuple(leave)
         self.documents = documents  # renders a message's document (the note) as a PDF
         self.limiters = {name: Limiter(limit) for name, limit in (limits or {}).items()}
         self.channels = channels
@@ -111,11 +114,13 @@ class Sender:
         """Called when a turn committed new messages."""
         self._wake.set()
 
-    async def drain(self) -> SendReport:
-        """Send everything that is ready now; return what happened."""
+    async def drain(self, users: Sequence[str] | None = None) -> SendReport:
+        """Send everything that is ready now (only these `users`' messages, if given);
+        return what happened."""
         report = SendReport()
         while True:
-            claimed = await self.storage.claim_outbox(self.clock.now(), self.batch)
+            claimed = await self.storage.claim_outbox(self.clock.now(), self.batch,
+                                                      leave=self.leave, users=users)
             if not claimed:
                 return report
             # A batch holds at most one message per user (claim_outbox), so its messages can

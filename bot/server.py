@@ -179,7 +179,10 @@ class Server:
                                 headers={"Content-Type": "text/javascript; charset=utf-8"})
 
     async def user_connected(self, user: str) -> None:
-        if await self.runtime.storage.release_waiting(user, self.clock.now()):
+        released = await self.runtime.storage.release_waiting(user, self.clock.now())
+        if self.runtime.relay is not None:  # this instance sends what waited (several)
+            self.runtime.relay.connected(user)
+        elif released:
             self.runtime.sender.wake()
 
     async def health(self, request: web.Request) -> web.Response:
@@ -193,6 +196,8 @@ class Server:
             log.warning("%d messages were being sent when the process stopped; not resent",
                         uncertain)
         await self._check_organisations()
+        if self.runtime.relay is not None:  # every instance sends to the sockets it holds
+            self.tasks.append(asyncio.create_task(self.runtime.relay.run(self.stop)))
         if await self.runtime.storage.lead():
             await self._start_leading()
         else:

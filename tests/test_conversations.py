@@ -9,6 +9,7 @@ from bot.conversations import Outcome
 from bot.core.model import Inbound, InboundKind
 from bot.core.text import fold
 from bot.runtime import Runtime
+from bot.storage.sqlite import SQLiteStorage
 from tests.conftest import NOW, RecordingChannel
 
 
@@ -86,6 +87,7 @@ async def test_delete_erases_every_row_but_the_goodbye_is_sent(
     rows = await runtime.storage.rows_about(user)
     assert set(rows.values()) == {0}, rows
     # Nor is anything of theirs left in memory: their session, the texts lately folded.
+    assert isinstance(runtime.storage, SQLiteStorage)
     assert runtime.storage.sessions.get(user) is None
     assert fold.cache_info().currsize == 0
 

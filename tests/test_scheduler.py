@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,6 +48,13 @@ async def either(request: pytest.FixtureRequest, settings: Settings, tmp_path: P
     await runtime.start()
     yield runtime
     await runtime.close()
+
+
+async def _rows(rt: Runtime, sql: str) -> list[Any]:
+    """Rows read by a query, on either backend (both read with `?` placeholders)."""
+    storage: Any = rt.storage
+    rows: list[Any] = await storage._all(sql)
+    return rows
 
 
 def _advance(rt: Runtime, by: timedelta) -> None:
@@ -171,13 +179,16 @@ async def test_the_bulk_path_decides_who_is_reminded_and_renders_each_group(eith
         expected.add((user, message.locale, message.text))
     # The bulk path.
     assert await rt.scheduler.run_due(NOW) == 4
-    rows = await rt.storage._all(
+    rows = await _rows(
+        rt,
         "SELECT user_key, locale, body FROM outbox WHERE kind = 'reminder'")
     assert {(u, loc, json.loads(body)["text"]) for u, loc, body in rows} == expected
-    statuses = await rt.storage._all(
+    statuses = await _rows(
+        rt,
         "SELECT status, COUNT(*) FROM scheduled WHERE name = 'reminder' GROUP BY status")
     # Nothing left pending.
     assert {status: count for status, count in statuses} == {"done": 4, "skipped": 7}
-    transcript = await rt.storage._all(
+    transcript = await _rows(
+        rt,
         "SELECT COUNT(*) FROM transcript WHERE direction = 'out'")
     assert next(iter(transcript))[0] >= 4

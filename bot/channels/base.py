@@ -6,6 +6,7 @@ from typing import Protocol
 
 from bot.core.exceptions import RelaisError
 from bot.outgoing import Delivery, Outgoing
+from bot.user_keys import split_user as split_user  # the channels read keys through here
 
 
 class DeliveryError(RelaisError):
@@ -40,11 +41,3 @@ class Channel(Protocol):
         """Deliver one message; return the channel's id for it, if any, or a `Delivery` when
         there is more to record (a WhatsApp template instead of free text)."""
         ...
-
-
-def split_user(user: str) -> tuple[str, str]:
-    """A user key is "channel:address"."""
-    channel, sep, address = user.partition(":")
-    if not sep or not channel or not address:
-        raise ValueError(f"not a user key: {user!r}")
-    return channel, address

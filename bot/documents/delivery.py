@@ -16,7 +16,7 @@ from bot.documents.note import NoteFacts, NoteKnowledge
 from bot.documents.pdf import render
 
 if TYPE_CHECKING:
-    from bot.storage.sqlite import SQLiteStorage
+    from bot.storage.base import Storage
 
 #: How long a download link works: long enough for a person who reopens the web chat the
 #: next day, short enough that a link seen over a shoulder soon stops working.
@@ -35,7 +35,7 @@ def filename(facts: NoteFacts) -> str:
 
 
 class DocumentSource:
-    def __init__(self, storage: SQLiteStorage, notes: NoteKnowledge) -> None:
+    def __init__(self, storage: Storage, notes: NoteKnowledge) -> None:
         self.storage = storage
         self.notes = notes
 

@@ -19,6 +19,7 @@ from bot.channels.whatsapp_templates import LANGUAGES
 from bot.core.text import RLM
 from bot.server import Server
 from bot.settings import Settings
+from bot.storage.sqlite import SQLiteStorage
 from tests.clients import WebClient
 from tests.fakes.clock import ShiftedClock
 from tests.fakes.graph_api import VERSION, WEBHOOK, FakeGraphAPI, load_templates
@@ -309,6 +310,7 @@ async def test_status_callbacks_update_the_message_and_a_failure_fails_it(
 
 async def _row(server: Server, wamid: str) -> dict[str, Any]:
     storage = server.runtime.storage
+    assert isinstance(storage, SQLiteStorage)
     for _ in range(50):  # the sender records the id once its batch went out
         rows = await storage._all("SELECT id FROM outbox WHERE channel_ref = ?", wamid)
         if rows:

@@ -17,6 +17,7 @@ from bot.core.text import for_display
 from bot.server import Server
 from bot.settings import Settings
 from bot.storage.cases import CaseStore
+from bot.storage.sqlite import SQLiteStorage
 from tests.clients import WebClient
 from tests.inbox.conftest import PASSWORD, organisation, worker
 from tests.web.test_webchat import CHROMIUM, FLAGS
@@ -116,6 +117,7 @@ async def test_a_caseworker_answers_a_pashto_speaker_from_the_inbox(
         await _bot_says(person, pashto("handoff.closed")[:20])
         await browser.close()
 
+    assert isinstance(server.runtime.storage, SQLiteStorage)
     rows = await server.runtime.storage.db.execute_fetchall(
         "SELECT org_id, status FROM cases")
     assert [(r[0], r[1]) for r in rows] == [(org.id, "closed")]  # never the other association

@@ -67,6 +67,7 @@ async def test_a_case_opened_before_any_account_is_seen_by_the_first_admin(
     assert "no caseworker account yet" in started  # the start-up log says how to set up
     assert "python -m bot setup" in started
     assert "started (channels: web" in started
+    assert isinstance(server.runtime.storage, SQLiteStorage)
     database = str(server.runtime.storage.path)
     said = "Mon récépissé expire la semaine prochaine"
     async with async_playwright() as playwright:

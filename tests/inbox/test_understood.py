@@ -7,6 +7,7 @@ from __future__ import annotations
 from bot.core.model import Inbound, InboundKind
 from bot.runtime import Runtime
 from bot.storage.cases import CaseStore
+from bot.storage.sqlite import SQLiteStorage
 from tests.conftest import NOW
 
 USER = "test:dari"
@@ -19,6 +20,7 @@ def _arabic(text: str) -> bool:
 
 
 async def _rows(runtime: Runtime) -> list[tuple[str, str]]:
+    assert isinstance(runtime.storage, SQLiteStorage)
     rows = await runtime.storage.db.execute_fetchall(
         "SELECT text, understood FROM transcript WHERE user_key = ? AND direction = 'in' "
         "ORDER BY id", (USER,))

@@ -94,6 +94,21 @@ async def test_a_failed_transaction_leaves_nothing(store: SQLiteStorage) -> None
     assert await store.claim_outbox(T0, 10) == []
 
 
+async def test_a_claim_may_leave_a_channel_or_take_only_some_people(store: SQLiteStorage
+                                                                   ) -> None:
+    """The leader's sender leaves the web chat to the instance holding each socket, which
+    claims only its people's rows (bot/web/relay.py)."""
+    async with store.transaction() as tx:
+        for user in ("web:tokenA", "telegram:7", "web:tokenB", "webby:1"):
+            await tx.touch_user(user, T0)
+            await tx.enqueue(user, MessageKind.REPLY, "fr", f"to {user}", (), T0)
+    left = await store.claim_outbox(T0, 10, leave=("web",))
+    assert sorted(m.user for m in left) == ["telegram:7", "webby:1"]
+    mine = await store.claim_outbox(T0, 10, users=["web:tokenB", "web:nobody"])
+    assert [m.user for m in mine] == ["web:tokenB"]
+    assert [m.user for m in await store.claim_outbox(T0, 10)] == ["web:tokenA"]
+
+
 async def test_outbox_claims_in_order_and_never_twice(store: SQLiteStorage) -> None:
     async with store.transaction() as tx:
         await tx.touch_user(U1, T0)

@@ -137,6 +137,7 @@ async def test_one_turn_at_a_time_per_user_across_instances(
             session = await tx.load_session(user)
         assert session is not None
         assert session.version == 21
+        assert isinstance(runtimes[0].storage, PostgresStorage)
         rows = await runtimes[0].storage._all("SELECT COUNT(*) FROM inbound")
         assert rows[0][0] == 21  # each message accepted once
     finally:
@@ -251,3 +252,41 @@ async def test_the_observatory_counts_people_on_postgres(url: str) -> None:
         assert raw.people == 6
     finally:
         await store.close()
+
+
+async def test_a_commit_names_the_web_chat_people_it_wrote_to_and_nothing_more(
+        url: str) -> None:
+    """The notice another instance's web chat relay listens for: the digest of the key of
+    each person of a live channel who got a message, at commit only; never a text, never a
+    key (a web chat token is the person's credential), nothing for other channels."""
+    from bot.user_keys import EVERYONE, notice_key
+
+    writer, listener = PostgresStorage(url, live=frozenset({"web"})), PostgresStorage(url)
+    await writer.open()
+    await listener.open()
+    notices = listener.outbox_notices()
+    try:
+        assert await anext(notices) == EVERYONE  # listening: anything earlier was missed
+
+        async def failed_turn() -> None:
+            async with writer.transaction() as tx:
+                await tx.enqueue("web:rolled-back-token", MessageKind.REPLY, "fr", "x", (), NOW)
+                raise RuntimeError("the turn failed")
+
+        with pytest.raises(RuntimeError):
+            await failed_turn()
+        async with writer.transaction() as tx:
+            await tx.enqueue("telegram:42", MessageKind.REPLY, "fr", "secret words", (), NOW)
+            for _ in range(2):  # two messages, one notice
+                await tx.enqueue("web:the-token-itself", MessageKind.REPLY, "fr",
+                                 "secret words", (), NOW)
+        heard = [await asyncio.wait_for(anext(notices), 5)]
+        with pytest.raises(TimeoutError):
+            heard.append(await asyncio.wait_for(anext(notices), 1))
+        assert heard == [notice_key("web:the-token-itself")]
+        assert "token" not in heard[0]
+        assert "secret" not in heard[0]
+    finally:
+        await notices.aclose()
+        await writer.close()
+        await listener.close()

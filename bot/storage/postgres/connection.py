@@ -12,8 +12,10 @@ advisory lock, so two instances starting together do not race.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
@@ -24,6 +26,7 @@ from psycopg_pool import AsyncConnectionPool
 from bot.core.model import Session
 from bot.storage.base import ReminderGroup, StorageError
 from bot.storage.rows import migrations
+from bot.user_keys import EVERYONE
 
 #: The advisory lock key held while migrating (any constant shared by every instance).
 MIGRATION_LOCK = 0x52454C41  # "RELA"
@@ -33,7 +36,11 @@ LEADER_LOCK = 0x52454C42
 #: 5 s apart (ignored on a Unix socket, where the kernel tells the server at once).
 LEADER_KEEPALIVES = ("-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 "
                      "-c tcp_keepalives_count=3")
+#: The notification channel on which a committed transaction names the people who got
+#: messages on a live channel (bot/web/relay.py), by their notice keys: never a text.
+NOTICES = "relais_outbox"
 
+log = logging.getLogger(__name__)
 _PLACEHOLDER = re.compile(r"\?")
 
 
@@ -45,9 +52,14 @@ def dialect(sql: str) -> str:
 
 
 class TransactionBase:
-    def __init__(self, conn: AsyncConnection[Any], default_org: str | None = None) -> None:
+    def __init__(self, conn: AsyncConnection[Any], default_org: str | None = None,
+                 live: frozenset[str] = frozenset()) -> None:
         self.conn = conn
         self.default_org = default_org
+        #: Channels delivered by the instance holding the person's connection (the web
+        #: chat): a message for one of their people is announced at commit (`announce`).
+        self.live = live
+        self.announce: set[str] = set()
         self.saved: dict[str, Session] = {}
         self.erased: set[str] = set()
         self._staged = 0  # the reminders staged and not enqueued yet (reminders.py)
@@ -86,9 +98,10 @@ class Connection:
     #: Several instances: a turn holds the user's lock in the database (claim_inbound).
     locks_users: ClassVar[bool] = True
 
-    def __init__(self, url: str, *, default_org: str | None = None, pool_size: int = 10
-                 ) -> None:
+    def __init__(self, url: str, *, default_org: str | None = None, pool_size: int = 10,
+                 live: frozenset[str] = frozenset()) -> None:
         self.url = url
+        self.live = live
         self.default_org = default_org or None
         self.pool_size = pool_size
         self._pool: AsyncConnectionPool[AsyncConnection[Any]] | None = None
@@ -184,7 +197,27 @@ class Connection:
     async def transaction(self, *, lazy: bool = False) -> AsyncIterator[Any]:
         """One transaction on a connection of the pool (`lazy` changes nothing here)."""
         async with self.pool.connection() as conn, conn.transaction():
-            yield self.transaction_class(conn, self.default_org)
+            tx = self.transaction_class(conn, self.default_org, self.live)
+            yield tx
+            if tx.announce:  # delivered to the listeners when, and only if, this commits
+                await conn.execute("SELECT pg_notify(%s, n) FROM unnest(%s::text[]) AS n",
+                                   (NOTICES, sorted(tx.announce)))
+
+    async def outbox_notices(self) -> AsyncGenerator[str, None]:
+        """The notices of every instance's committed messages for live channels' people
+        (their notice keys, or EVERYONE), on a connection of their own; reconnects when it is
+        lost, and then says EVERYONE, since a notice sent meanwhile was missed."""
+        while True:
+            try:
+                conn = await AsyncConnection.connect(self.url, autocommit=True)
+                async with conn:
+                    await conn.execute(f"LISTEN {NOTICES}")
+                    yield EVERYONE
+                    async for notice in conn.notifies():
+                        yield notice.payload
+            except psycopg.OperationalError:
+                log.warning("lost the connection that listens for new messages; again in 1 s")
+                await asyncio.sleep(1)
 
     async def _all(self, sql: str, *args: Any) -> list[Any]:
         async with self.pool.connection() as conn:

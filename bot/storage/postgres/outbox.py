@@ -4,6 +4,7 @@ never overtakes an earlier one still pending or being sent."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.core.model import Choice, MessageKind
@@ -11,6 +12,7 @@ from bot.storage.base import PEER_STATUSES, Delivery, OutboxMessage
 from bot.storage.portable import OutboxReads
 from bot.storage.postgres.connection import Connection, TransactionBase
 from bot.storage.rows import claimed, iso
+from bot.user_keys import channel_of, channel_prefix, notice_key
 
 _FORGET_IF_ERASED = ("DELETE FROM outbox WHERE id = %s AND NOT EXISTS "
                      "(SELECT 1 FROM users u WHERE u.user_key = outbox.user_key)")
@@ -21,13 +23,23 @@ class OutboxWrites(TransactionBase):
                       choices: tuple[Choice, ...], now: datetime, template: str = "",
                       template_params: tuple[str, ...] = (), document: str = "") -> None:
         body = OutboxMessage.body(text, choices, template, template_params, document)
+        if channel_of(user) in self.live:
+            self.announce.add(notice_key(user))
         await self.pg("INSERT INTO outbox (user_key, kind, locale, body, created_at, "
                       "available_at) VALUES (%s, %s, %s, %s, %s, %s)",
                       user, str(kind), locale, body, iso(now), iso(now))
 
 
 class OutboxStore(Connection, OutboxReads):
-    async def claim_outbox(self, now: datetime, limit: int) -> list[OutboxMessage]:
+    async def claim_outbox(self, now: datetime, limit: int, *, leave: Sequence[str] = (),
+                           users: Sequence[str] | None = None) -> list[OutboxMessage]:
+        scope = ""
+        if leave:
+            scope += " AND NOT (o.user_key LIKE ANY(%(leave)s))"
+        if users is not None:
+            scope += " AND o.user_key = ANY(%(users)s)"
+        params = {"now": iso(now), "limit": limit, "users": list(users or ()),
+                  "leave": [channel_prefix(c) + "%" for c in leave]}
         async with self.pool.connection() as conn, conn.transaction():
             cursor = await conn.execute(
                 "SELECT o.id, o.user_key, o.kind, o.locale, o.body, o.created_at, o.attempts, "
@@ -35,10 +47,10 @@ class OutboxStore(Connection, OutboxReads):
                 "(ses.data::jsonb -> 'slots' ->> 'second_locale') "
                 "FROM outbox o LEFT JOIN users u ON u.user_key = o.user_key "
                 "LEFT JOIN sessions ses ON ses.user_key = o.user_key "
-                "WHERE o.status = 'pending' AND o.available_at <= %s "
+                f"WHERE o.status = 'pending' AND o.available_at <= %(now)s{scope} "
                 "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.user_key = o.user_key "
                 "  AND e.id < o.id AND e.status IN ('pending', 'sending')) "
-                "ORDER BY o.id LIMIT %s FOR UPDATE OF o SKIP LOCKED", (iso(now), limit))
+                "ORDER BY o.id LIMIT %(limit)s FOR UPDATE OF o SKIP LOCKED", params)
             rows = list(await cursor.fetchall())
             if rows:
                 await conn.execute("UPDATE outbox SET status = 'sending', "
@@ -71,7 +83,7 @@ class OutboxStore(Connection, OutboxReads):
         stored = ("(CASE peer_status WHEN 'sent' THEN 0 WHEN 'delivered' THEN 1 "
                   "WHEN 'read' THEN 2 WHEN 'failed' THEN 3 ELSE -1 END)")
         failed = status == "failed"
-        users = f"{channel}:%"
+        users = channel_prefix(channel) + "%"  # a channel's refs are its own
         async with self.pool.connection() as conn, conn.transaction():
             cursor = await conn.execute("SELECT 1 FROM outbox WHERE channel_ref = %s "
                                         "AND user_key LIKE %s LIMIT 1", (ref, users))

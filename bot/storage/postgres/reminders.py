@@ -12,6 +12,7 @@ from bot.storage.base import ReminderGroup, StagedText, Timer
 from bot.storage.portable import TIMER_COLUMNS, TimerScheduling, reminder_may_go, timer_from_row
 from bot.storage.postgres.connection import Connection, TransactionBase
 from bot.storage.rows import iso, when
+from bot.user_keys import EVERYONE
 
 #: The rule's JSON reads, in PostgreSQL's words (bot.storage.portable.reminder_may_go); the
 #: timer's payload is parsed once per row (`p.doc`).
@@ -103,6 +104,8 @@ class TimerWrites(TransactionBase, TimerScheduling):
             "SELECT user_key, (%(kind)s::text[])[n], (%(message_locale)s::text[])[n], "
             "(%(body)s::text[])[n], %(stamp)s, %(stamp)s FROM going", columns)
         sent = cursor.rowcount
+        if sent and self.live:  # the web chat's people among them: each instance looks
+            self.announce.add(EVERYONE)
         written = {(t.slot, t.planned, t.offset, t.locale) for t in texts}
         unsaid = [g for g in self._groups
                   if (g.slot, g.planned, g.offset, g.locale) not in written]

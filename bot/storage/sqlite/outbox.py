@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from bot.storage.base import PEER_STATUSES, Delivery, OutboxMessage
 from bot.storage.portable import OutboxReads
 from bot.storage.rows import claimed, iso
 from bot.storage.sqlite.connection import Connection, TransactionBase, all_or_nothing
+from bot.user_keys import channel_prefix
 
 _INSERT = ("INSERT INTO outbox (user_key, kind, locale, body, created_at, available_at) "
            "VALUES (?, ?, ?, ?, ?, ?)")
@@ -51,7 +53,14 @@ def _mark_sent(conn: sqlite3.Connection, sent: list[tuple[int, Delivery]],
 class OutboxStore(Connection, OutboxReads):
     """The sender's side of the outbox. Each call is its own transaction."""
 
-    async def claim_outbox(self, now: datetime, limit: int) -> list[OutboxMessage]:
+    async def claim_outbox(self, now: datetime, limit: int, *, leave: Sequence[str] = (),
+                           users: Sequence[str] | None = None) -> list[OutboxMessage]:
+        scope = "".join(" AND o.user_key NOT LIKE ?" for _ in leave)
+        params: list[Any] = [iso(now), *(channel_prefix(c) + "%" for c in leave)]
+        if users is not None:
+            scope += " AND o.user_key IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(list(users)))
+
         def claim(conn: sqlite3.Connection) -> list[Any]:
             # With each row, what a channel may need to choose how to send it: whether the
             # user can be reached, when they last wrote, and their second language.
@@ -61,10 +70,10 @@ class OutboxStore(Connection, OutboxReads):
                 "json_extract(ses.data, '$.slots.second_locale') "
                 "FROM outbox o LEFT JOIN users u ON u.user_key = o.user_key "
                 "LEFT JOIN sessions ses ON ses.user_key = o.user_key "
-                "WHERE o.status = 'pending' AND o.available_at <= ? "
+                f"WHERE o.status = 'pending' AND o.available_at <= ?{scope} "
                 "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.user_key = o.user_key "
                 "  AND e.id < o.id AND e.status IN ('pending', 'sending')) "
-                "ORDER BY o.id LIMIT ?", (iso(now), limit)).fetchall()
+                "ORDER BY o.id LIMIT ?", (*params, limit)).fetchall()
             conn.executemany(
                 "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
                 [(row[0],) for row in rows])
@@ -107,7 +116,7 @@ class OutboxStore(Connection, OutboxReads):
                   "WHEN 'read' THEN 2 WHEN 'failed' THEN 3 ELSE -1 END)")
         failed = status == "failed"
         # A channel's refs are its own: the row is looked for among its users' rows.
-        users = f"{channel}:%"
+        users = channel_prefix(channel) + "%"
 
         def record(conn: sqlite3.Connection) -> bool:
             if conn.execute("SELECT 1 FROM outbox WHERE channel_ref = ? AND user_key LIKE ? "
