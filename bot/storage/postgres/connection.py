@@ -93,6 +93,14 @@ class TransactionBase:
         return await self.conn.execute(sql, args)
 
 
+async def _configure(conn: AsyncConnection[Any]) -> None:
+    """Each new pooled connection. The day's reminders set 50,000 rows aside in a temporary
+    table (reminders.py), which overflows the 8 MB a session keeps for temporary tables by
+    default and goes to disk (a tenth of the staging's time); the size can only be set
+    before a session's first temporary table, and only the sessions that make one use it."""
+    await conn.execute("SET temp_buffers = '64MB'")
+
+
 class Connection:
     transaction_class: ClassVar[type[TransactionBase]] = TransactionBase
     #: Several instances: a turn holds the user's lock in the database (claim_inbound).
@@ -116,7 +124,8 @@ class Connection:
 
     async def open(self) -> None:
         self._pool = AsyncConnectionPool(self.url, min_size=1, max_size=self.pool_size,
-                                         open=False, kwargs={"autocommit": True})
+                                         open=False, kwargs={"autocommit": True},
+                                         configure=_configure)
         await self._pool.open(wait=True, timeout=30)
         await self.migrate()
 

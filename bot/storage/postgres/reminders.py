@@ -49,27 +49,26 @@ class TimerWrites(TransactionBase, TimerScheduling):
         await self.pg("CREATE TEMP TABLE due_batch (id BIGINT, user_key TEXT, due_at TEXT, "
                       "topic TEXT, planned TEXT, days_before INTEGER, locale TEXT) "
                       "ON COMMIT DROP")
-        # One statement claims the batch, decides each row by the rule (one snapshot for
-        # every row: a later reminder in this batch still counts as pending) and marks it
-        # handled, done if it may go and skipped if not: a row is claimed and marked by one
-        # update. Another scheduler skips the rows this one locked. The rows that may go are
-        # set aside for enqueue_staged.
+        # One statement claims the batch (`s`, the rule's name for the timer), decides each
+        # row by the rule (one snapshot for every row: a later reminder in this batch still
+        # counts as pending) and marks it handled, done if it may go and skipped if not: a
+        # row is read once and written once. Another scheduler skips the rows this one
+        # locked. The rows that may go are set aside for enqueue_staged.
         cursor = await self.conn.execute(
-            "WITH taken AS (SELECT id FROM scheduled WHERE status = 'pending' "
-            "  AND name = 'reminder' AND due_at <= %(until)s ORDER BY due_at, id "
-            "  LIMIT %(limit)s FOR UPDATE SKIP LOCKED), "
+            "WITH s AS (SELECT id, user_key, due_at, topic, payload FROM scheduled "
+            "  WHERE status = 'pending' AND name = 'reminder' AND due_at <= %(until)s "
+            "  ORDER BY due_at, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED), "
             "decided AS (SELECT s.id, s.user_key, s.due_at, s.topic, "
             f"  {_PLANNED_DATE} AS planned, (p.doc ->> 'offset')::integer AS days_before, "
             f"  ses.locale, {reminder_may_go(_KEPT_DATE, _PLANNED_DATE, '%(until)s')} AS ok "
-            "  FROM taken JOIN scheduled s ON s.id = taken.id "
-            "  CROSS JOIN LATERAL (SELECT s.payload::jsonb AS doc) p "
+            "  FROM s CROSS JOIN LATERAL (SELECT s.payload::jsonb AS doc) p "
             "  LEFT JOIN sessions ses ON ses.user_key = s.user_key "
             "  LEFT JOIN users u ON u.user_key = s.user_key), "
             "kept AS (INSERT INTO due_batch SELECT id, user_key, due_at, topic, planned, "
             "  days_before, locale FROM decided WHERE ok) "
-            "UPDATE scheduled s SET done_at = %(until)s, "
+            "UPDATE scheduled t SET done_at = %(until)s, "
             "status = CASE WHEN d.ok THEN 'done' ELSE 'skipped' END "
-            "FROM decided d WHERE s.id = d.id", {"until": iso(now), "limit": limit})
+            "FROM decided d WHERE t.id = d.id", {"until": iso(now), "limit": limit})
         self._staged = cursor.rowcount
         cursor = await self.pg(
             "SELECT topic, planned, days_before, locale, COUNT(*) FROM due_batch "
@@ -96,7 +95,8 @@ class TimerWrites(TransactionBase, TimerScheduling):
             "  AS t (topic, planned, days_before, locale, n)), "
             "going AS MATERIALIZED (SELECT b.user_key, t.n FROM due_batch b JOIN texts t "
             "  ON t.topic = b.topic AND t.planned = b.planned "
-            "  AND t.days_before = b.days_before AND t.locale IS NOT DISTINCT FROM b.locale "
+            "  AND t.days_before = b.days_before "
+            "  AND COALESCE(t.locale, '') = COALESCE(b.locale, '') "  # hashable, unlike IS
             "  ORDER BY b.due_at, b.id), "
             "said AS (INSERT INTO transcript (user_key, direction, at, text) "
             "  SELECT user_key, 'out', %(stamp)s, (%(text)s::text[])[n] FROM going) "
