@@ -24,13 +24,14 @@ from bot.clock import ManualClock
 from bot.core.model import LOCALES, Session
 from bot.runtime import Runtime
 from bot.settings import Settings
-from bot.storage.sqlite import session_columns
+from bot.storage.sqlite import SQLiteStorage, session_columns
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
 async def build(runtime: Runtime, users: int) -> None:
     rng = random.Random(1)
+    assert isinstance(runtime.storage, SQLiteStorage)
     db = runtime.storage.db
     sessions, timers, people = [], [], []
     for i in range(users):
