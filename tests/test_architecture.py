@@ -85,9 +85,11 @@ def test_channels_do_not_import_storage(path: Path) -> None:
 
 
 #: What storage may use of the project: the core (what it keeps: sessions, events, the
-#: observations a turn yields), messages on their way out, and the settings that choose a
+#: observations a turn yields), messages on their way out, how a user key is read (the
+#: neutral bot/user_keys.py, which the channels use too) and the settings that choose a
 #: backend. Not the observatory, the inbox or the channels, which are built on top of it.
-STORAGE_MAY_IMPORT_FROM_BOT = ("bot.core", "bot.storage", "bot.outgoing", "bot.settings")
+STORAGE_MAY_IMPORT_FROM_BOT = ("bot.core", "bot.storage", "bot.outgoing", "bot.user_keys",
+                               "bot.settings")
 
 
 def _storage_may_import(module: str) -> bool:
