@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -137,17 +138,49 @@ async def runtime(settings: Settings, tmp_path: Path, channel: RecordingChannel
     await rt.close()
 
 
+#: Set, these make the simulator kill itself (SIGKILL): only a separate process can run them.
+KILL_SWITCHES = ("RELAIS_SIM_KILL_AFTER_TURNS", "RELAIS_SIM_KILL_AFTER_SENDS",
+                 "RELAIS_SIM_KILL_AFTER_CLOCK")
+
+
 def run_simulate(lines: Iterable[dict[str, Any] | str], *, db: Path | None = None,
                  now: str = "2026-03-02T10:00:00+01:00", env: dict[str, str] | None = None,
-                 timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run `python -m bot simulate` as a user would, with JSON lines on stdin."""
+                 timeout: float = 60, process: bool = False
+                 ) -> subprocess.CompletedProcess[str]:
+    """Run `python -m bot simulate` as a user would, with JSON lines on stdin: the command
+    line's own `main` with this process's stdin, stdout and stderr swapped for the run (its
+    engine is the one shared by the session), or, with `process` or a kill switch in `env`,
+    a separate Python process (a new interpreter costs about a second of start-up)."""
     text = "".join((line if isinstance(line, str) else json.dumps(line, ensure_ascii=False))
                    + "\n" for line in lines)
-    args = [sys.executable, "-m", "bot", "simulate", "--now", now]
+    args = ["simulate", "--now", now]
     if db is not None:
         args += ["--db", str(db)]
-    return subprocess.run(args, input=text, capture_output=True, text=True, cwd=ROOT,
-                          timeout=timeout, env={**os.environ, **(env or {})}, check=False)
+    env = env or {}
+    if process or any(name in env for name in KILL_SWITCHES):
+        return subprocess.run([sys.executable, "-m", "bot", *args], input=text,
+                              capture_output=True, text=True, cwd=ROOT, timeout=timeout,
+                              env={**os.environ, **env}, check=False)
+    return _simulate_here(args, text, env)
+
+
+def _simulate_here(args: list[str], text: str, env: dict[str, str]
+                   ) -> subprocess.CompletedProcess[str]:
+    from bot.__main__ import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        patch.setattr(sys, "stdin", io.StringIO(text))
+        patch.setattr(sys, "stdout", out)
+        patch.setattr(sys, "stderr", err)
+        try:
+            code = main(args)
+        except SystemExit as exc:  # argparse
+            code = exc.code if isinstance(exc.code, int) else 2
+    return subprocess.CompletedProcess(["python", "-m", "bot", *args], code, out.getvalue(),
+                                       err.getvalue())
 
 
 def outputs(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:

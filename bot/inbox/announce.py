@@ -12,6 +12,7 @@ case number, the organisation, whether it is urgent, and a link to the inbox.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -86,7 +87,9 @@ class Announcer:
             if stop.is_set():
                 break
             await live.wait(IDLE)
-            await asyncio.sleep(GAP)
+            # The gap ends early when the server stops: a shutdown does not wait for it.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), GAP)
 
     async def announce_due(self) -> int:
         """Announce every case due; how many were announced."""

@@ -82,7 +82,9 @@ def test_a_long_button_keeps_its_number_and_closes_its_isolates() -> None:
 async def test_a_conversation_by_polling(fake: tuple[FakeBotAPI, TestServer],
                                          tmp_path: Path) -> None:
     api, _ = fake
-    _server, client = await _start(fake, tmp_path)
+    # Telegram's one message a second per chat is the sender's to keep (tests/test_sender.py);
+    # held here, the conversation's eleven messages would take eleven seconds.
+    _server, client = await _start(fake, tmp_path, TELEGRAM_CHAT_INTERVAL="0.05")
     try:
         api.text(CHAT, "/start", language="ps")
         sent = await api.wait_sent(1)

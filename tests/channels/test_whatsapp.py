@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -74,6 +75,19 @@ async def say(graph: FakeGraphAPI, client: WebClient, document: dict[str, Any],
     response = await graph.deliver(client, document)
     assert response.status == 200
     return await graph.wait_sent(expect)
+
+
+async def settled(server: Server, graph: FakeGraphAPI, within: float = 20) -> int:
+    """Wait until the assistant has nothing more to send now: every webhook call it accepted
+    is answered (its turn committed) and its outbox holds nothing pending or in flight.
+    Returns how many messages went out in all."""
+    assert server.whatsapp is not None
+    await server.whatsapp.drain()
+    deadline = time.monotonic() + within
+    while await server.runtime.storage.pending_count():
+        assert time.monotonic() < deadline, f"messages still pending after {within} s"
+        await asyncio.sleep(0.02)
+    return len(graph.sent)
 
 
 def kind(message: dict[str, Any]) -> str:
@@ -181,7 +195,7 @@ async def test_a_bad_signature_or_bad_json_is_refused_and_nothing_stored(
         refused = await client.post(WEBHOOK, data=bad, headers={
             **headers, "X-Hub-Signature-256": graph.sign(bad)})
         assert refused.status == 400, bad
-    await asyncio.sleep(0.5)
+    await settled(server, graph)
     stats = await server.runtime.storage.stats()
     assert (stats["users"], stats["sessions"], stats["outbox"]) == (0, 0, 0)
     assert graph.sent == []
@@ -189,20 +203,36 @@ async def test_a_bad_signature_or_bad_json_is_refused_and_nothing_stored(
 
 async def test_a_message_delivered_twice_is_answered_once(
         relais: tuple[Server, WebClient], graph: FakeGraphAPI) -> None:
-    _, client = relais
+    server, client = relais
     document = graph.text(ALICE, "Bonjour")
     for _ in range(2):  # Meta redelivers when our 200 got lost
         assert (await graph.deliver(client, document)).status == 200
-    await graph.wait_sent(1)
-    await asyncio.sleep(1.0)
-    assert len(graph.sent) == 1
+    assert await settled(server, graph) == 1
 
 
 async def test_a_refusal_to_slow_down_is_retried(relais: tuple[Server, WebClient],
-                                                 graph: FakeGraphAPI) -> None:
-    _, client = relais
+                                                 graph: FakeGraphAPI, clock: ShiftedClock
+                                                 ) -> None:
+    server, client = relais
     graph.faults.append((400, 130429, "Rate limit hit"))
-    await say(graph, client, graph.text(ALICE, "Bonjour"), 1)  # refused once, sent on retry
+    assert (await graph.deliver(client, graph.text(ALICE, "Bonjour"))).status == 200
+    # Refused once: the message waits for its retry (seconds later, by the server's clock).
+    storage = server.runtime.storage
+    assert isinstance(storage, SQLiteStorage)
+    retry: list[Any] = []
+    for _ in range(200):
+        retry = await storage._all("SELECT available_at, last_error FROM outbox "
+                                   "WHERE status = 'pending' AND last_error IS NOT NULL")
+        if retry:
+            break
+        await asyncio.sleep(0.02)
+    assert retry, "the refusal was not recorded for a retry"
+    assert "130429" in retry[0][1]
+    assert graph.sent == []
+    # The test moves the clock to the retry instead of waiting for it.
+    clock.move_to(datetime.fromisoformat(retry[0][0]) + timedelta(milliseconds=1))
+    server.runtime.sender.wake()
+    await graph.wait_sent(1)
 
 
 async def test_an_image_is_read_and_other_media_get_a_short_answer(
@@ -231,10 +261,10 @@ async def test_a_reminder_in_the_window_is_free_text_and_outside_it_a_template(
     assert body(graph.sent[0]).startswith(RLM)
     await graph.deliver(client, graph.text(BABUR, "/api 02/04/2026"))
     # The 30-day reminder is due tomorrow at 10:00; the user wrote half an hour before.
-    await graph.quiet()
+    await settled(server, graph)
     clock.move_to(datetime(2026, 3, 3, 9, 30, tzinfo=PARIS))
     await graph.deliver(client, graph.text(BABUR, "/help"))
-    count = await graph.quiet()
+    count = await settled(server, graph)
     await _reminder_day(server, clock, datetime(2026, 3, 3, 10, 0, 5, tzinfo=PARIS))
     sent = await graph.wait_sent(count + 1)
     assert kind(sent[-1]) == "button"  # free text, with its three reply buttons
@@ -256,9 +286,9 @@ async def test_a_reminder_in_the_window_is_free_text_and_outside_it_a_template(
     # A tap on the template's "stop" works like the button it stands for.
     before = len(graph.sent)
     await say(graph, client, graph.quick_reply(BABUR, "stop"), before + 1)
-    await asyncio.sleep(0.3)
+    await settled(server, graph)
     await _reminder_day(server, clock, datetime(2026, 3, 26, 10, 0, 5, tzinfo=PARIS))
-    await asyncio.sleep(1.0)
+    await settled(server, graph)
     assert all("template" not in m["payload"] for m in graph.sent[before:])
 
 
@@ -269,7 +299,7 @@ async def test_a_language_without_an_approved_template_falls_back_and_it_is_reco
     for wa_id in (ALICE, CAMILLE):  # both write in Pashto, which is not approved here
         count = await onboard(graph, client, wa_id, "سلام، زه مرسته غواړم", count)
         await graph.deliver(client, graph.text(wa_id, "/api 02/04/2026"))
-        count = await graph.quiet()
+        count = await settled(server, graph)
     storage = server.runtime.storage
     async with storage.transaction() as tx:  # Camille also reads Dari
         session = await tx.load_session(f"wa:{CAMILLE}")

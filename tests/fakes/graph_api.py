@@ -160,15 +160,6 @@ class FakeGraphAPI:
                 await asyncio.wait_for(self._sent_event.wait(), remaining)
         return self.sent
 
-    async def quiet(self, seconds: float = 1.6) -> int:
-        """Wait until nothing more is sent for `seconds` (the sender looks again every second
-        at the messages a rate limit deferred); return how many were sent in all."""
-        while True:
-            count = len(self.sent)
-            await asyncio.sleep(seconds)
-            if len(self.sent) == count:
-                return count
-
     # -- the Graph API ----------------------------------------------------------------------
 
     def _authorised(self, request: web.Request) -> bool:

@@ -4,6 +4,7 @@ and a notice to the staff Telegram group."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from bot.clock import ManualClock
 from bot.inbox.announce import Announcer
+from bot.inbox.live import Live
 from bot.inbox.mail import Mailer, SMTPSettings
 from bot.server import Server
 from bot.settings import Settings
@@ -159,3 +161,20 @@ async def test_a_case_that_waited_or_was_moved_is_announced_to_its_new_team(
     assert await store.move(org.id, early, other.id, anne.id, clock.now())
     assert await announcer.announce_due() == 1
     assert [to for to, _ in received.received] == [["anne@example.org"], ["bob@example.org"]]
+
+
+async def test_a_stop_does_not_wait_for_the_gap_between_two_looks(
+        store: CaseStore, clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a look woken by a change, the announcer rests GAP seconds before the next; a
+    server that stops meanwhile must not wait for the end of the rest (every test server
+    stopped a second late)."""
+    monkeypatch.setattr("bot.inbox.announce.GAP", 60.0)
+    announcer = Announcer(store.storage, clock.now, lambda: clock.now().date(),
+                          "https://relais.example.org/inbox")
+    stop, live = asyncio.Event(), Live()
+    running = asyncio.create_task(announcer.run(stop, live))
+    for _ in range(3):  # woken by a change, it looks, then rests
+        await asyncio.sleep(0.05)
+        live.changed()
+    stop.set()
+    await asyncio.wait_for(running, 10)  # not the 60 s of the gap
