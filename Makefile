@@ -39,12 +39,19 @@ run: install
 chat: install
 	$(PY) -m bot chat
 
+# The whole suite on TEST_WORKERS processes (pytest-xdist): its browser, subprocess and
+# network tests spend much of their time waiting, which another worker fills. Each idle
+# worker steals half of a busy one's queue, so the long tests do not end the run on one
+# worker. One test alone: `.venv/bin/pytest tests/x.py::test_y` (one process).
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist worksteal
+
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_PARALLEL)
 
 # Everything but the browser (chromium) and screenshot (tesseract) tests: for while you work.
 test-fast: install
-	$(PY) -m pytest -m "not browser and not ocr"
+	$(PY) -m pytest $(PYTEST_PARALLEL) -m "not browser and not ocr"
 
 check: install
 	$(VENV)/bin/ruff check bot tests benchmarks

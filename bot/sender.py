@@ -200,7 +200,11 @@ class Sender:
             # Cleared before draining: a turn that commits during the drain sets it again,
             # and its messages go out at once rather than after the idle wait.
             self._wake.clear()
-            self._soonest = None
+            # A message a rate limit held is ready once its moment has passed: this drain takes
+            # it. Until then the moment is kept, even when a wake starts this drain early (a
+            # turn committed meanwhile), or the message would wait for the idle look.
+            if self._soonest is not None and self._soonest <= time.monotonic():
+                self._soonest = None
             try:
                 await self.drain()
             except Exception:  # keep the loop alive; the row stays in the outbox

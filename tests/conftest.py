@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import gc
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import bot.runtime
+import bot.server
 from bot.clock import ManualClock
 from bot.content import Content, build_engine, load_content
 from bot.core.engine import Engine
@@ -74,6 +80,27 @@ def one_engine_per_content() -> Iterator[None]:
         yield
 
 
+class _GcWithoutCollect:
+    """The `gc` module as bot/server.py sees it in tests, less the full collection."""
+
+    collect = staticmethod(lambda generation=2: 0)
+    freeze = staticmethod(gc.freeze)
+    unfreeze = staticmethod(gc.unfreeze)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_full_collection_at_each_server_start() -> Iterator[None]:
+    """A server collects the garbage of its whole process once at start-up, then freezes what
+    start-up loaded (bot/server.py): right for a process that runs one server for weeks. A test
+    process starts a server in dozens of tests, over a heap that holds everything the tests
+    imported: each collection took about a second, a quarter of the suite's CPU time. Here
+    the server freezes without collecting first (what it freezes is thawed when it stops);
+    tests/test_server.py checks the freeze."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bot.server, "gc", _GcWithoutCollect())
+        yield
+
+
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     return Settings.from_mapping({})
@@ -113,15 +140,77 @@ class RecordingChannel:
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
+def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
     """One real PostgreSQL for the run (tests/postgres_server.py), started at the first test
-    that needs it. Skipped, with the reason, only when the server binaries are absent."""
+    that needs it; each test takes a fresh database on it. The workers of a parallel run share
+    it: the first to need it starts it, the run's main process stops it at the end
+    (`pytest_sessionfinish`). Skipped, with the reason, only when the server binaries are
+    absent."""
+    shared = _shared_folder(request.config)
+    if shared is None:  # one process: the server lives as long as this fixture
+        server = _start_postgres()
+        yield server
+        server.stop()
+        return
+    with _locked(shared / "postgres.lock"):
+        record = shared / "postgres.json"
+        if record.exists():
+            server = PostgresServer.from_json(record.read_text(encoding="utf-8"))
+        else:
+            server = _start_postgres()
+            record.write_text(server.to_json(), encoding="utf-8")
+    yield server
+
+
+def _start_postgres() -> PostgresServer:
     try:
-        server = PostgresServer.start()
+        return PostgresServer.start()
     except PostgresMissing as exc:
         pytest.skip(str(exc))
-    yield server
-    server.stop()
+
+
+#: Where the workers of a parallel run (pytest-xdist) keep what they share: made by the main
+#: process, handed to each worker in its `workerinput`.
+SHARED = "relais_shared_folder"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """In the main process of a parallel run, for each worker it starts."""
+    config = node.config
+    if not hasattr(config, SHARED):
+        setattr(config, SHARED, tempfile.mkdtemp(prefix="relais-tests-"))
+    node.workerinput[SHARED] = getattr(config, SHARED)
+
+
+def _shared_folder(config: pytest.Config) -> Path | None:
+    workerinput = getattr(config, "workerinput", None)
+    return Path(workerinput[SHARED]) if workerinput and SHARED in workerinput else None
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In the main process of a parallel run, once every worker has finished: stop what the
+    workers shared."""
+    folder = getattr(session.config, SHARED, None)
+    if folder is None:
+        return
+    record = Path(folder) / "postgres.json"
+    try:
+        if record.exists():
+            PostgresServer.from_json(record.read_text(encoding="utf-8")).stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """One process at a time (an advisory lock on `path`)."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @pytest.fixture

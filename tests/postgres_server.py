@@ -8,6 +8,7 @@ Used by the `postgres_url` fixture (tests/conftest.py) and by scripts/postgres-t
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import socket
@@ -82,14 +83,24 @@ class PostgresServer:
         return server
 
     def fresh_database(self) -> str:
-        """A new empty database on this server; its URL."""
+        """A new empty database on this server; its URL. Named after the process too: the
+        test workers of one run (pytest-xdist) share the server."""
         import psycopg
 
         self.databases += 1
-        name = f"t{self.databases}"
+        name = f"t{os.getpid()}_{self.databases}"
         with psycopg.connect(self.url, autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {name}")
         return f"postgresql://relais@127.0.0.1:{self.port}/{name}"
+
+    def to_json(self) -> str:
+        """What another process needs to use this server (`from_json`)."""
+        return json.dumps({"folder": str(self.folder), "port": self.port, "bin": str(self.bin)})
+
+    @classmethod
+    def from_json(cls, text: str) -> PostgresServer:
+        found = json.loads(text)
+        return cls(Path(found["folder"]), int(found["port"]), Path(found["bin"]))
 
     def stop(self) -> None:
         try:

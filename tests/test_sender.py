@@ -161,6 +161,40 @@ async def test_a_message_held_by_the_chat_limit_goes_when_the_limit_allows(
     assert 0.25 < time.monotonic() - started < 2  # the interval, not the idle wait
 
 
+async def test_a_wake_during_a_drain_does_not_forget_a_held_message(
+        storage: SQLiteStorage) -> None:
+    """A turn that commits while the sender drains wakes it again at once; the message the
+    chat limit held in that drain still goes when the limit allows, not at the idle look."""
+    import asyncio
+    import time
+
+    from bot.clock import SystemClock
+    from bot.sender import RateLimit
+
+    class Busy(RecordingChannel):
+        async def send(self, message: Outgoing) -> str | None:
+            sender.wake()  # as a turn committing during this send would
+            return await super().send(message)
+
+    channel = Busy()
+    sender = Sender(storage, {"test": channel}, SystemClock(),
+                    limits={"test": RateLimit(per_second=1000, chat_interval=0.3)})
+    await _enqueue(storage, "test:a", "first", "second")
+    stop = asyncio.Event()
+    started = time.monotonic()
+    loop = asyncio.create_task(sender.run(stop, idle_seconds=30))
+    try:
+        for _ in range(100):
+            if len(channel.sent) == 2:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await loop
+    assert [m.text for m in channel.sent] == ["first", "second"]
+    assert time.monotonic() - started < 2  # the interval, not the idle wait
+
+
 def test_a_telegram_group_gets_at_most_twenty_messages_a_minute() -> None:
     from bot.sender import Limiter, RateLimit
 
