@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import fcntl
 import gc
@@ -48,6 +50,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
         if item.path.name == "test_ocr.py" or "screenshot" in names:
             item.add_marker(pytest.mark.ocr)
+    # The longest first: a parallel run (`make test`) hands each worker a run of the list,
+    # the first worker from its start, so a test that takes a minute starts at once rather
+    # than last, when the other worker would have nothing left to do.
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -238,7 +244,8 @@ def run_simulate(lines: Iterable[dict[str, Any] | str], *, db: Path | None = Non
                  ) -> subprocess.CompletedProcess[str]:
     """Run `python -m bot simulate` as a user would, with JSON lines on stdin: the command
     line's own `main` with this process's stdin, stdout and stderr swapped for the run (its
-    engine is the one shared by the session), or, with `process` or a kill switch in `env`,
+    engine is the one shared by the session; from an async test, in a thread while the
+    test's event loop waits), or, with `process` or a kill switch in `env`,
     a separate Python process (a new interpreter costs about a second of start-up)."""
     text = "".join((line if isinstance(line, str) else json.dumps(line, ensure_ascii=False))
                    + "\n" for line in lines)
@@ -250,7 +257,14 @@ def run_simulate(lines: Iterable[dict[str, Any] | str], *, db: Path | None = Non
         return subprocess.run([sys.executable, "-m", "bot", *args], input=text,
                               capture_output=True, text=True, cwd=ROOT, timeout=timeout,
                               env={**os.environ, **env}, check=False)
-    return _simulate_here(args, text, env)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _simulate_here(args, text, env)
+    # Called from an async test: the simulator's own event loop runs in a thread meanwhile
+    # (this one waits, as it would for a process).
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        return thread.submit(_simulate_here, args, text, env).result()
 
 
 def _simulate_here(args: list[str], text: str, env: dict[str, str]

@@ -49,7 +49,7 @@ from tests.fakes.balancer import RoundRobinProxy
 from tests.fakes.bot_api import FakeBotAPI
 from tests.postgres_server import PostgresServer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 USERS = 100
 MESSAGES = 20
