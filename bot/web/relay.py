@@ -111,5 +111,10 @@ class WebChatRelay:
                 await listening
 
     async def _listen(self) -> None:
-        async for key in self.notices.outbox_notices():
-            self.notice(key)
+        while True:  # the storage reconnects by itself; this is for anything else
+            try:
+                async for key in self.notices.outbox_notices():
+                    self.notice(key)
+            except Exception:
+                log.exception("web chat relay: listening failed; again in 1 s")
+            await asyncio.sleep(1)

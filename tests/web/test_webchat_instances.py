@@ -141,3 +141,26 @@ async def test_a_socket_opened_after_the_message_was_written_receives_it(
     frames = await _until(ws, "Votre dossier est complet.")
     assert sum("Votre dossier est complet." in f["text"] for f in frames) == 1
     await ws.close()
+
+
+async def test_a_message_nobody_announced_still_goes_out_at_the_next_look(
+        instances: list[Instance]) -> None:
+    """A notice can be missed (the listening connection dropped): each instance looks again
+    for the people it holds every few seconds."""
+    (leader, _), (other, at_other) = instances
+    token = "relay-test-token-0003"
+    user = f"web:{token}"
+    ws = await at_other.ws_connect(f"/chat/ws?token={token}")
+    await ws.send_str(json.dumps({"type": "text", "id": "m1", "text": "/start"}))
+    assert len(await _frames(ws, 5.0)) == 1
+    body = json.dumps({"text": "Un message sans annonce.", "choices": []})
+    stamp = datetime.now(UTC).isoformat()
+    async with leader.runtime.storage.transaction() as tx:  # written past enqueue: no notice
+        await tx.run("INSERT INTO outbox (user_key, kind, locale, body, created_at, "
+                     "available_at) VALUES (?, 'reply', 'fr', ?, ?, ?)", user, body, stamp,
+                     stamp)
+    relay = other.runtime.relay
+    assert relay is not None
+    frames = await _until(ws, "Un message sans annonce.", seconds=relay.idle_seconds + 5)
+    assert sum("Un message sans annonce." in f["text"] for f in frames) == 1
+    await ws.close()
