@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import itertools
 import math
 import re
 from collections import defaultdict
@@ -40,6 +41,9 @@ _PROCEDURE_WORDS = frozenset(fold(w) for w in (
     "prefecture", "پریفکتور", "البريفكتور", "المحافظة", "récépissé", "recepisse"))
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 NGRAMS = (3, 4, 5)
+#: How much a pair of concepts weighs, beside one concept. (1/3: over a 5-fold
+#: cross-validation of the examples, 80.5% -> 81.6% top-1, the dev halves unchanged.)
+PAIR_WEIGHT = 1 / 3
 
 
 @dataclass(frozen=True)
@@ -150,8 +154,13 @@ def features(text: str, lexicon: Lexicon = EMPTY_LEXICON) -> dict[str, float]:
             for i in range(len(padded) - n + 1):
                 counts[padded[i:i + n]] += 1.0
     out = {k: 1.0 + math.log(v) for k, v in counts.items()}
-    for concept in lexicon.concepts(folded, words):
+    concepts = sorted(lexicon.concepts(folded, words))
+    for concept in concepts:
         out["c:" + concept] = lexicon.weight
+    # Two concepts named together tell problems apart that share each one: the API with
+    # "expired" is not the API with "refused", nor "refused" with the e-photo.
+    for first, second in itertools.combinations(concepts, 2):
+        out[f"c:{first}+{second}"] = lexicon.weight * PAIR_WEIGHT
     return out
 
 
