@@ -4,13 +4,13 @@ one database), else SQLite at DATABASE_PATH (one process, the embedded default).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from bot.settings import Settings
+from bot.storage.base import Storage
 
 
 def open_storage(settings: Settings, database: Path | str | None = None,
-                 live: frozenset[str] = frozenset()) -> Any:
+                 live: frozenset[str] = frozenset()) -> Storage:
     """The storage (not opened yet). `database`: a SQLite path or a PostgreSQL URL that
     overrides the settings (tests, the command line). `live`: the channels delivered by the
     instance holding the person's connection (the web chat), whose new messages PostgreSQL
