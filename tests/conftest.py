@@ -75,8 +75,10 @@ def one_engine_per_content() -> Iterator[None]:
     original = bot.runtime.engine_for
 
     def shared(settings: Settings, registry: Registry = REGISTRY) -> Engine:
-        # The registry is kept with its engine, so its id cannot be reused by another one.
-        key = (id(registry), *(repr(getattr(settings, name)) for name in ENGINE_SETTINGS))
+        # A registry is known by what it holds (two built alike share an engine: a test that
+        # merges its own timers into the registry builds one per test). It is kept with its
+        # engine, so the ids of the functions it holds cannot be reused by others.
+        key = (_contents(registry), *(repr(getattr(settings, name)) for name in ENGINE_SETTINGS))
         if key not in built:
             built[key] = (registry, original(settings, registry))
         return built[key][1]
@@ -105,6 +107,14 @@ def no_full_collection_at_each_server_start() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(bot.server, "gc", _GcWithoutCollect())
         yield
+
+
+def _contents(registry: Registry) -> tuple[object, ...]:
+    """What a registry holds: each name with the function it stands for."""
+    return (*(tuple(sorted((name, id(fn)) for name, fn in table.items()))
+              for table in (registry.actions, registry.conditions, registry.inputs,
+                            registry.timers)),
+            tuple(sorted(registry.needs_arg)))
 
 
 @pytest.fixture(scope="session")
