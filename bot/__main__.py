@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     classify.add_argument("--eval", dest="eval_file", help="a labelled JSONL set to measure")
     classify.add_argument("--half", choices=["dev", "test"],
                           help="with --eval: only even (dev) or odd (test) lines")
+    classify.add_argument("--folds", type=int,
+                          help="cross-validate the example reports in this many folds")
     ladder = sub.add_parser("ladder", help="the support ladder: the next step and when")
     ladder.add_argument("--now", required=True, help="today, YYYY-MM-DD")
     ladder.add_argument("--api-end", help="the API's end date, YYYY-MM-DD")
@@ -100,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             return _whatsapp_templates(args.out, args.check)
         if args.command == "classify":
             from bot.classify import main as classify_main
-            return classify_main(args.text, args.image, args.json, args.eval_file, args.half)
+            return classify_main(args.text, args.image, args.json, args.eval_file, args.half,
+                                 args.folds)
         from bot.flowcheck import main_check, main_graph
         if args.flows_command == "check":
             return main_check()

@@ -92,3 +92,17 @@ def test_a_message_calling_a_command_is_scored_as_what_the_engine_does(tmp_path:
     assert result["languages"]["fr"]["top1"] == 1.0
     assert result["languages"]["en"]["top1"] == 0.0
     assert {"expected": "login_loop", "got": COMMAND, "count": 1} in result["confusions"]
+
+
+def test_cross_validation_of_the_examples() -> None:
+    data = json.loads(classify("--folds", "2", "--json").stdout)
+    assert set(data["languages"]) == {"fr", "fa_AF", "ps", "ar", "en", "all"}
+    # Every example is recognised once, by a recogniser that did not see it.
+    from bot.content import load_reports
+    from bot.settings import Settings
+
+    reports = load_reports(Settings.load().flows_dir)
+    assert data["languages"]["all"]["n"] == sum(
+        len(texts) for by_locale in reports.values() for texts in by_locale.values())
+    assert 0.5 < data["languages"]["all"]["top1"] < 1.0
+    assert data["unrelated"] == sum(len(t) for t in reports["unknown"].values())

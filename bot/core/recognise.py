@@ -4,9 +4,11 @@ People describe their problem in their own words, in five languages, with typos 
 French. The recogniser compares a report with example reports of each problem (and with
 examples of unrelated messages, the `unknown` class) by TF-IDF over folded words and
 character n-grams, which survive typos, missing accents and keyboard variants. Its score for a
-problem is the similarity of the problem's nearest example. Words that mean the same across
+problem is mostly the similarity of the problem's nearest example, partly that of the next
+three; unrelated chat scores as its nearest example alone. Words that mean the same across
 languages ("API", "ای پی آی", "الوصل"; "rdv", "نوبت", "موعد") add a shared concept feature
-(knowledge/concepts.yaml), so a Pashto report can match a French example. French wordings seen on
+(knowledge/concepts.yaml), so a Pashto report can match a French example; two concepts named
+together add a pair feature ("API" with "expired"). French wordings seen on
 the ANEF screen are also matched approximately anywhere in the report (rapidfuzz), so a pasted
 error message is recognised inside a Dari sentence.
 """
@@ -41,8 +43,9 @@ _PROCEDURE_WORDS = frozenset(fold(w) for w in (
     "prefecture", "پریفکتور", "البريفكتور", "المحافظة", "récépissé", "recepisse"))
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 NGRAMS = (3, 4, 5)
-#: How much a pair of concepts weighs, beside one concept. (1/3: over a 5-fold
-#: cross-validation of the examples, 80.5% -> 81.6% top-1, the dev halves unchanged.)
+#: How much a pair of concepts weighs, beside one concept. (1/3: the examples of the first
+#: sessions, each recognised in a 5-fold cross-validation, 80.5% -> 81.6% top-1; 1 and 2/3 did
+#: better there but lost reports on the dev halves, which 1/3 leaves unchanged.)
 PAIR_WEIGHT = 1 / 3
 
 
