@@ -195,6 +195,38 @@ async def test_a_wake_during_a_drain_does_not_forget_a_held_message(
     assert time.monotonic() - started < 2  # the interval, not the idle wait
 
 
+class _WatchingChannel(RecordingChannel):
+    """Counts, at each message it is given, the rows the database holds as being sent."""
+
+    def __init__(self, storage: SQLiteStorage) -> None:
+        super().__init__()
+        self.storage = storage
+        self.in_flight: list[int] = []
+
+    async def send(self, message: Outgoing) -> str | None:
+        rows = await self.storage._all("SELECT COUNT(*) FROM outbox WHERE status = 'sending'")
+        self.in_flight.append(int(rows[0][0]))
+        return await super().send(message)
+
+
+async def test_rows_are_claimed_only_as_fast_as_the_rate_lets_them_out(
+        storage: SQLiteStorage) -> None:
+    """A claimed row is never sent again after a crash: at Telegram's 30 a second, rows are
+    claimed a few at a time, not 50 that would wait claimed for more than a second."""
+    from bot.clock import SystemClock
+    from bot.sender import CLAIM_HORIZON, RateLimit
+
+    channel = _WatchingChannel(storage)
+    sender = Sender(storage, {"test": channel}, SystemClock(),
+                    limits={"test": RateLimit(per_second=30, chat_interval=1)})
+    for n in range(40):
+        await _enqueue(storage, f"test:{n}", f"hello {n}")
+    while len(channel.sent) < 40:
+        await sender.drain()
+    assert sorted(m.text for m in channel.sent) == sorted(f"hello {n}" for n in range(40))
+    assert max(channel.in_flight) <= 30 * CLAIM_HORIZON  # 6, where 40 were claimed at once
+
+
 def test_a_telegram_group_gets_at_most_twenty_messages_a_minute() -> None:
     from bot.sender import Limiter, RateLimit
 
