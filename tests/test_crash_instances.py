@@ -7,10 +7,13 @@ started again each time.
 What must hold at the end: every message is answered exactly as one clean run of the same
 conversations answers it (`python -m bot simulate`, the reference of tests/test_crash.py), with
 nothing twice and nothing missing; the only reply that may be missing is one the database
-recorded as uncertain (the sender died with it in flight: Telegram has no way to ask whether a
-message arrived, so it is not sent again); no outbox row is left pending or sending; every
-inbound message is stored once; and the date reminders that fell due during the run went out
-exactly once.
+recorded as uncertain (the sender died with it claimed or in flight: Telegram has no way to
+ask whether a message arrived, so it is not sent again); no outbox row is left pending or
+sending; every inbound message is stored once; and the date reminders that fell due during
+the run went out exactly once: those of 100 people who gave their date on an earlier day
+(written into the database once the instances run, due one after the other across the first
+kill), and those the conversations planned for the reminder hour, when they gave their date
+before it (on a slow machine they may not have).
 
 Time: the instances run on the wall clock. The association's time zone is chosen so that it is
 about noon there (no day boundary during the run, no quiet hours), and the reminder hour is set
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import os
 import signal
 import socket
@@ -32,7 +36,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,8 +46,10 @@ import pytest
 from aiohttp import ClientError, ClientSession, ClientTimeout
 from aiohttp.test_utils import TestServer
 
+from bot.core.model import Session
 from bot.sender import Sender
 from bot.settings import ROOT
+from bot.storage.rows import iso, session_columns
 from tests.conftest import outputs, run_simulate
 from tests.fakes.balancer import RoundRobinProxy
 from tests.fakes.bot_api import FakeBotAPI
@@ -53,7 +59,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 USERS = 100
 MESSAGES = 20
-LOCALES = ("en", "fr", "fa_af", "ps", "ar")
+LOCALES = ("en", "fr", "fa_af", "ps", "ar")  # as the buttons name them
+SEEDED_LOCALES = ("en", "fr", "fa_AF", "ps", "ar")  # as sessions store them
 FIRST_CHAT = 7_000_000
 SECRET = "crash-test-secret"
 #: When the day's reminders fall due, counted from the start of the test: after the people of
@@ -61,6 +68,10 @@ SECRET = "crash-test-secret"
 REMINDER_AFTER = timedelta(seconds=40)
 #: How many messages the sender claims at once (what a killed leader may leave uncertain).
 SENDER_BATCH = inspect.signature(Sender).parameters["batch"].default
+#: People who gave their API's date on an earlier day (not writing now): their reminders fall
+#: due one after the other over the first seconds of the run, across the first kill.
+REMINDED = 100
+FIRST_REMINDED = 8_000_000
 #: The share of all messages answered when the instance is killed, the first and second time.
 KILLS_AT = (0.25, 0.6)
 
@@ -231,6 +242,30 @@ def database_state(url: str) -> tuple[Counter[str], dict[str, Counter[str]], int
     return statuses, uncertain, int(inbound[0]), int(late[0])
 
 
+def seed_reminders(url: str, end: date, first_due: datetime) -> list[str]:
+    """People who gave their API's end date before the run (consent, reminders on): one
+    reminder each, 2 days before that date, due from `first_due` on, one every 0.2 s. Written
+    as the scheduler finds them, through the storage's own row format."""
+    users = []
+    with psycopg.connect(url) as conn:
+        for n in range(REMINDED):
+            user = f"telegram:{FIRST_REMINDED + n}"
+            users.append(user)
+            stamp = iso(first_due - timedelta(days=3))
+            session = Session(user=user, flow="menu", state="main", locale=SEEDED_LOCALES[n % 5],
+                              consent=True).with_slot("api_end", end.isoformat())
+            conn.execute("INSERT INTO users (user_key, created_at, last_seen_at) "
+                         "VALUES (%s, %s, %s)", (user, stamp, stamp))
+            conn.execute("INSERT INTO sessions (user_key, data, locale, consent, reminders, "
+                         "dates, version, updated_at) VALUES (%s, %s, %s, %s, %s, %s, 1, %s)",
+                         (user, *session_columns(session), stamp))
+            payload = json.dumps({"slot": "api_end", "date": end.isoformat(), "offset": "2"})
+            conn.execute("INSERT INTO scheduled (user_key, name, topic, due_at, payload, "
+                         "created_at) VALUES (%s, 'reminder', 'api_end', %s, %s, %s)",
+                         (user, iso(first_due + timedelta(seconds=0.2 * n)), payload, stamp))
+    return users
+
+
 def reminders_done(url: str, until: datetime) -> dict[str, int]:
     with psycopg.connect(url) as conn:
         return {user: int(n) for user, n in conn.execute(
@@ -288,7 +323,8 @@ async def test_two_instances_on_postgres_one_killed_twice(
     reminder_at = start + REMINDER_AFTER
     local = reminder_at.astimezone(zone)
     clock_env = {"TIMEZONE": zone.key, "REMINDER_HOUR": local.strftime("%H:%M:%S")}
-    conversations = scripts((local.date() + timedelta(days=2)).strftime("%d/%m/%Y"))
+    end = local.date() + timedelta(days=2)
+    conversations = scripts(end.strftime("%d/%m/%Y"))
     # The clean run, beside the crash run: its answers are only read at the end.
     clean_run = asyncio.create_task(asyncio.to_thread(
         reference, conversations, start, reminder_at, clock_env))
@@ -317,6 +353,8 @@ async def test_two_instances_on_postgres_one_killed_twice(
         # The one elected kills first, while it leads; then, restarted, while it follows.
         assert sorted([a.led(), b.led()]) == [[False], [True]]
         killed, other = (a, b) if a.led() == [True] else (b, a)
+        seeded = await asyncio.to_thread(seed_reminders, url, end,
+                                         datetime.now(UTC) + timedelta(seconds=1))
         assert api.webhook is not None
         assert api.webhook.secret_token == SECRET
 
@@ -377,6 +415,13 @@ async def test_two_instances_on_postgres_one_killed_twice(
         assert reminded <= done.get(user, 0), (user, reminded, done.get(user, 0))
         assert lost + done.get(user, 0) - reminded <= by_user[user]["uncertain"], user
         matched, missing, reminders = matched + got, missing + lost, reminders + reminded
+    seeded_sent = 0
+    for user in seeded:  # one reminder each, once, and nothing else
+        said = received[int(user.split(":")[1])]
+        assert set(said) <= {r.reminder for r in refs}, said
+        assert done.get(user, 0) == 1, user
+        assert len(said) + by_user[user]["uncertain"] == 1, (user, said)
+        seeded_sent += len(said)
 
     duration = time.monotonic() - started
     failed_posts = sum(d.error is not None for d in api.deliveries)
@@ -387,8 +432,9 @@ async def test_two_instances_on_postgres_one_killed_twice(
           f"{proxy.passed_on} passed on from a dead one, {proxy.bad_gateway} cut by a kill; "
           f"replies expected {expected}, received once {matched}, missing {missing}, "
           f"duplicates 0; outbox {dict(statuses)}; reminders due {sum(done.values())}, sent "
-          f"{reminders}; kills {len(figures.kills)}; leader hand-over "
-          f"{figures.handover:.2f} s; both started in {figures.ready:.1f} s; {duration:.1f} s")
+          f"{reminders + seeded_sent} ({seeded_sent} of the {REMINDED} seeded); kills "
+          f"{len(figures.kills)}; leader hand-over {figures.handover:.2f} s; both started in "
+          f"{figures.ready:.1f} s; {duration:.1f} s")
     assert len(figures.kills) == 2
     assert killed.led() == [True, False, False], "it led at first, not after its restarts"
     assert other.led() == [True], "the other took over when the leader was killed"
@@ -398,4 +444,4 @@ async def test_two_instances_on_postgres_one_killed_twice(
     assert statuses["uncertain"] <= SENDER_BATCH, statuses
     assert late == 0
     assert matched + missing == expected
-    assert reminders > 0, "no reminder fell due during the run: the test proves nothing there"
+    assert seeded_sent + statuses["uncertain"] >= REMINDED
