@@ -383,7 +383,11 @@ async def test_two_instances_on_postgres_one_killed_twice(
             await killed.ready()
 
         await api.wait_delivered(within=60)
-        await settle(api, url, reminder_at, within=60)
+        try:
+            await settle(api, url, reminder_at, within=60)
+        except AssertionError as exc:  # what each instance last said, to see which one hung
+            raise AssertionError(f"{exc}\n--- {a.name}:\n{a.tail()}\n--- {b.name}:\n"
+                                 f"{b.tail()}") from exc
         # The follower first: stopping the leader first would elect it once more.
         assert await killed.stop() == 0, killed.tail()
         assert await other.stop() == 0, other.tail()
