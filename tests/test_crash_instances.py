@@ -223,6 +223,26 @@ def push(api: FakeBotAPI, chat: int, step: dict[str, str]) -> None:
         api.tap(chat, step["choice"])
 
 
+def database_sessions(url: str) -> str:
+    """What every other session of the database is doing and waiting for (a hung instance's
+    connections show their state, wait event and last statement)."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT pid, state, wait_event_type, wait_event, "
+            "now() - xact_start, left(query, 120) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "ORDER BY xact_start NULLS LAST").fetchall()
+        # Why pending rows are not claimed: when they become available, and how many are
+        # the first of their person's queue (the claim takes only those).
+        waiting = conn.execute(
+            "SELECT now(), min(available_at), max(available_at), max(attempts), "
+            "COUNT(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM outbox e WHERE "
+            "e.user_key = o.user_key AND e.id < o.id AND e.status IN ('pending', 'sending'))) "
+            "FROM outbox o WHERE status = 'pending'").fetchone()
+    return "\n".join([*(" | ".join(str(v) for v in row) for row in rows),
+                      f"pending: now, first and last available_at, attempts, heads: {waiting}"])
+
+
 def database_state(url: str) -> tuple[Counter[str], dict[str, Counter[str]], int, int]:
     """Outbox rows by status; uncertain rows by user; stored inbound ids; due reminders not
     handled yet."""
@@ -387,7 +407,8 @@ async def test_two_instances_on_postgres_one_killed_twice(
             await settle(api, url, reminder_at, within=60)
         except AssertionError as exc:  # what each instance last said, to see which one hung
             raise AssertionError(f"{exc}\n--- {a.name}:\n{a.tail()}\n--- {b.name}:\n"
-                                 f"{b.tail()}") from exc
+                                 f"{b.tail()}\n--- database sessions:\n"
+                                 f"{await asyncio.to_thread(database_sessions, url)}") from exc
         # The follower first: stopping the leader first would elect it once more.
         assert await killed.stop() == 0, killed.tail()
         assert await other.stop() == 0, other.tail()
