@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 
 import pytest
 
 from bot.channels.base import NotConnected, PermanentFailure, RecipientBlocked, TemporaryFailure
-from bot.clock import ManualClock
+from bot.clock import ManualClock, SystemClock
 from bot.core.model import MessageKind
 from bot.outgoing import Outgoing
-from bot.sender import FAREWELL_WAIT, RetryPolicy, Sender
+from bot.sender import (
+    CLAIM_HORIZON,
+    FAREWELL_WAIT,
+    Limiter,
+    RateLimit,
+    RetryPolicy,
+    Sender,
+)
 from bot.storage.base import Delivery
 from bot.storage.sqlite import SQLiteStorage
 from tests.conftest import NOW, RecordingChannel
@@ -21,6 +30,25 @@ async def _enqueue(storage: SQLiteStorage, user: str, *texts: str) -> None:
         await tx.touch_user(user, NOW)
         for t in texts:
             await tx.enqueue(user, MessageKind.REPLY, "fr", t, (), NOW)
+
+
+async def _two_messages_to_one_chat(storage: SQLiteStorage, sender: Sender,
+                                    channel: RecordingChannel) -> float:
+    """Runs the sender's loop (with no idle look meanwhile) on two messages to one chat
+    until both went, or 5 s; the seconds it took."""
+    await _enqueue(storage, "test:a", "first", "second")
+    stop = asyncio.Event()
+    started = time.monotonic()
+    loop = asyncio.create_task(sender.run(stop, idle_seconds=30))
+    try:
+        for _ in range(100):
+            if len(channel.sent) == 2:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await loop
+    return time.monotonic() - started
 
 
 async def test_retry_after_is_honoured(storage: SQLiteStorage, channel: RecordingChannel
@@ -94,10 +122,6 @@ async def test_a_row_in_flight_at_a_crash_is_not_sent_again(
 
 async def test_rate_limits_space_one_chat_without_holding_others(
         storage: SQLiteStorage, channel: RecordingChannel) -> None:
-    import asyncio
-
-    from bot.sender import RateLimit
-
     clock = ManualClock(NOW)
     sender = Sender(storage, {"test": channel}, clock,
                     limits={"test": RateLimit(per_second=1000, chat_interval=0.2)})
@@ -137,39 +161,17 @@ async def test_what_a_channel_reports_is_recorded_with_the_row(storage: SQLiteSt
 
 async def test_a_message_held_by_the_chat_limit_goes_when_the_limit_allows(
         storage: SQLiteStorage, channel: RecordingChannel) -> None:
-    import asyncio
-    import time
-
-    from bot.clock import SystemClock
-    from bot.sender import RateLimit
-
     sender = Sender(storage, {"test": channel}, SystemClock(),
                     limits={"test": RateLimit(per_second=1000, chat_interval=0.3)})
-    await _enqueue(storage, "test:a", "first", "second")
-    stop = asyncio.Event()
-    started = time.monotonic()
-    loop = asyncio.create_task(sender.run(stop, idle_seconds=30))  # no idle look meanwhile
-    try:
-        for _ in range(100):
-            if len(channel.sent) == 2:
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        stop.set()
-        await loop
+    elapsed = await _two_messages_to_one_chat(storage, sender, channel)
     assert [m.text for m in channel.sent] == ["first", "second"]
-    assert 0.25 < time.monotonic() - started < 2  # the interval, not the idle wait
+    assert 0.25 < elapsed < 2  # the interval, not the idle wait
 
 
 async def test_a_wake_during_a_drain_does_not_forget_a_held_message(
         storage: SQLiteStorage) -> None:
     """A turn that commits while the sender drains wakes it again at once; the message the
     chat limit held in that drain still goes when the limit allows, not at the idle look."""
-    import asyncio
-    import time
-
-    from bot.clock import SystemClock
-    from bot.sender import RateLimit
 
     class Busy(RecordingChannel):
         async def send(self, message: Outgoing) -> str | None:
@@ -179,20 +181,9 @@ async def test_a_wake_during_a_drain_does_not_forget_a_held_message(
     channel = Busy()
     sender = Sender(storage, {"test": channel}, SystemClock(),
                     limits={"test": RateLimit(per_second=1000, chat_interval=0.3)})
-    await _enqueue(storage, "test:a", "first", "second")
-    stop = asyncio.Event()
-    started = time.monotonic()
-    loop = asyncio.create_task(sender.run(stop, idle_seconds=30))
-    try:
-        for _ in range(100):
-            if len(channel.sent) == 2:
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        stop.set()
-        await loop
+    elapsed = await _two_messages_to_one_chat(storage, sender, channel)
     assert [m.text for m in channel.sent] == ["first", "second"]
-    assert time.monotonic() - started < 2  # the interval, not the idle wait
+    assert elapsed < 2  # the interval, not the idle wait
 
 
 class _WatchingChannel(RecordingChannel):
@@ -213,9 +204,6 @@ async def test_rows_are_claimed_only_as_fast_as_the_rate_lets_them_out(
         storage: SQLiteStorage) -> None:
     """A claimed row is never sent again after a crash: at Telegram's 30 a second, rows are
     claimed a few at a time, not 50 that would wait claimed for more than a second."""
-    from bot.clock import SystemClock
-    from bot.sender import CLAIM_HORIZON, RateLimit
-
     channel = _WatchingChannel(storage)
     sender = Sender(storage, {"test": channel}, SystemClock(),
                     limits={"test": RateLimit(per_second=30, chat_interval=1)})
@@ -228,8 +216,6 @@ async def test_rows_are_claimed_only_as_fast_as_the_rate_lets_them_out(
 
 
 def test_a_telegram_group_gets_at_most_twenty_messages_a_minute() -> None:
-    from bot.sender import Limiter, RateLimit
-
     limiter = Limiter(RateLimit(per_second=30, chat_interval=1, group_per_minute=20))
     assert limiter.reserve("-100123", 0.0) == 0.0
     # A group waits 3 s between two messages (20 a minute); a person waits 1 s.
