@@ -105,6 +105,27 @@ class UserReads(_Store):
         return out
 
 
+class OutboxRescheduling(_Store):
+    """The sender putting a row back for later: after a failure that may pass, under a rate
+    limit, or until a web chat user comes back."""
+
+    async def mark_retry(self, message_id: int, available_at: datetime, error: str) -> None:
+        await self._write("UPDATE outbox SET status = 'pending', available_at = ?, "
+                          "last_error = ? WHERE id = ?", iso(available_at), error[:200],
+                          message_id)
+
+    async def defer(self, message_id: int, available_at: datetime) -> None:
+        """Back to pending, later, without counting an attempt (a rate limit, not a fault)."""
+        await self._write("UPDATE outbox SET status = 'pending', available_at = ?, "
+                          "attempts = attempts - 1 WHERE id = ?", iso(available_at), message_id)
+
+    async def release_waiting(self, user: str, now: datetime) -> int:
+        """The user is back: their waiting messages are ready now."""
+        return await self._write("UPDATE outbox SET available_at = ? WHERE user_key = ? "
+                                 "AND status = 'pending' AND available_at > ?",
+                                 iso(now), user, iso(now))
+
+
 class OutboxReads(_Store):
     """The outbox seen from outside the sender: status, counts, how a row went out."""
 

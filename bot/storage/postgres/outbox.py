@@ -9,7 +9,7 @@ from datetime import datetime
 
 from bot.core.model import Choice, MessageKind
 from bot.storage.base import PEER_STATUSES, Delivery, OutboxMessage
-from bot.storage.portable import OutboxReads
+from bot.storage.portable import OutboxReads, OutboxRescheduling
 from bot.storage.postgres.connection import Connection, TransactionBase
 from bot.storage.rows import claimed, iso
 from bot.user_keys import channel_of, channel_prefix, notice_key
@@ -30,7 +30,7 @@ class OutboxWrites(TransactionBase):
                       user, str(kind), locale, body, iso(now), iso(now))
 
 
-class OutboxStore(Connection, OutboxReads):
+class OutboxStore(Connection, OutboxReads, OutboxRescheduling):
     async def claim_outbox(self, now: datetime, limit: int, *, leave: Sequence[str] = (),
                            users: Sequence[str] | None = None) -> list[OutboxMessage]:
         scope = ""
@@ -96,20 +96,6 @@ class OutboxStore(Connection, OutboxReads):
                 f"WHERE channel_ref = %s AND user_key LIKE %s AND {stored} < %s",
                 (status, iso(at), failed, failed, (error or "")[:200], ref, users, rank))
         return True
-
-    async def mark_retry(self, message_id: int, available_at: datetime, error: str) -> None:
-        await self._write("UPDATE outbox SET status = 'pending', available_at = ?, "
-                          "last_error = ? WHERE id = ?", iso(available_at), error[:200],
-                          message_id)
-
-    async def defer(self, message_id: int, available_at: datetime) -> None:
-        await self._write("UPDATE outbox SET status = 'pending', available_at = ?, "
-                          "attempts = attempts - 1 WHERE id = ?", iso(available_at), message_id)
-
-    async def release_waiting(self, user: str, now: datetime) -> int:
-        return await self._write("UPDATE outbox SET available_at = ? WHERE user_key = ? "
-                                 "AND status = 'pending' AND available_at > ?",
-                                 iso(now), user, iso(now))
 
     async def mark_failed(self, message_id: int, error: str) -> None:
         async with self.pool.connection() as conn, conn.transaction():

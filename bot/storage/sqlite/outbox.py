@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.core.model import Choice, MessageKind
 from bot.storage.base import PEER_STATUSES, Delivery, OutboxMessage
-from bot.storage.portable import OutboxReads
+from bot.storage.portable import OutboxReads, OutboxRescheduling
 from bot.storage.rows import claimed, iso
 from bot.storage.sqlite.connection import Connection, TransactionBase, all_or_nothing
 from bot.user_keys import channel_prefix
@@ -50,7 +50,7 @@ def _mark_sent(conn: sqlite3.Connection, sent: list[tuple[int, Delivery]],
         [(iso(now), d.ref, d.sent_as, d.fallback_from, i) for i, d in sent])
 
 
-class OutboxStore(Connection, OutboxReads):
+class OutboxStore(Connection, OutboxReads, OutboxRescheduling):
     """The sender's side of the outbox. Each call is its own transaction."""
 
     async def claim_outbox(self, now: datetime, limit: int, *, leave: Sequence[str] = (),
@@ -131,22 +131,6 @@ class OutboxStore(Connection, OutboxReads):
             return True
 
         return await self._atomic(record)
-
-    async def mark_retry(self, message_id: int, available_at: datetime, error: str) -> None:
-        await self._write("UPDATE outbox SET status = 'pending', available_at = ?, "
-                          "last_error = ? WHERE id = ?", iso(available_at), error[:200],
-                          message_id)
-
-    async def defer(self, message_id: int, available_at: datetime) -> None:
-        """Back to pending, later, without counting an attempt (a rate limit, not a fault)."""
-        await self._write("UPDATE outbox SET status = 'pending', available_at = ?, "
-                          "attempts = attempts - 1 WHERE id = ?", iso(available_at), message_id)
-
-    async def release_waiting(self, user: str, now: datetime) -> int:
-        """The user is back: their waiting messages are ready now."""
-        return await self._write("UPDATE outbox SET available_at = ? WHERE user_key = ? "
-                                 "AND status = 'pending' AND available_at > ?",
-                                 iso(now), user, iso(now))
 
     async def mark_failed(self, message_id: int, error: str) -> None:
         def mark(conn: sqlite3.Connection) -> None:
