@@ -10,7 +10,10 @@ languages ("API", "ای پی آی", "الوصل"; "rdv", "نوبت", "موعد")
 (knowledge/concepts.yaml), so a Pashto report can match a French example; two concepts named
 together add a pair feature ("API" with "expired"). French wordings seen on
 the ANEF screen are also matched approximately anywhere in the report (rapidfuzz), so a pasted
-error message is recognised inside a Dari sentence.
+error message is recognised inside a Dari sentence. A message about another office or
+everyday life (the CAF and its "APL", France Travail, a doctor, a bank: `ELSEWHERE`) that names
+nothing only ANEF has (`ANCHORS`: the API, the site, the préfecture, the residence card...) is
+unrelated chat, however close its words come to a report ("mon dossier CAF est bloqué").
 """
 
 from __future__ import annotations
@@ -33,7 +36,16 @@ UNKNOWN = "unknown"
 #: Concepts of everyday life as much as of the procedure (work, money, months, the CAF...):
 #: alone, they do not make a message about ANEF.
 GENERIC_CONCEPTS = frozenset({"work", "money", "months", "amount", "third_party", "resolved",
-                              "scam_actor", "waiting"})
+                              "scam_actor", "waiting", "elsewhere", "housing_benefit"})
+#: Other offices and everyday life: the CAF and its housing benefit (the "APL", spelled like
+#: the API), France Travail, OFII, OFPRA, a doctor, school, a bank. People ask the assistant
+#: about them in the words of a report ("mon dossier CAF est bloqué", "the bank wants
+#: documents to open an account"); without an anchor of ANEF such a message is not a report.
+ELSEWHERE = frozenset({"elsewhere", "housing_benefit"})
+#: What only the ANEF procedure has: the API, the site's name, the préfecture, the residence
+#: card, the foreigner number, the timbre fiscal, the API's length.
+ANCHORS = frozenset({"api", "anef", "prefecture", "residence_card", "foreign_number", "timbre",
+                     "short_validity"})
 #: The site's name and "a problem" as people write them, beside the concepts (which weigh in
 #: the recognition itself; these only tell a vague report from unrelated chat).
 _PROCEDURE_WORDS = frozenset(fold(w) for w in (
@@ -91,6 +103,14 @@ class Thresholds:
     #: When nothing is recognised, the best candidates are offered ("is it one of these?")
     #: only from this similarity on, and only when nearer than the unrelated examples.
     closest: float = 0.12
+    #: A problem must be this much nearer than the nearest unrelated example.
+    unrelated_margin: float = 0.0
+    #: A message that names nothing of the procedure (no concept but everyday ones, no
+    #: "ANEF", "problem"...) is taken for a report only when this sure.
+    bare: float = 0.0
+    #: A message about another office or everyday life (ELSEWHERE) with no anchor of ANEF
+    #: is taken for a report only when this sure.
+    elsewhere: float = 1.01
 
 
 @dataclass(frozen=True)
@@ -244,18 +264,32 @@ class Recogniser:
             return Recognition(UNKNOWN, 0.0, ())
         top = candidates[0]
         unrelated = scores.get(UNKNOWN, 0.0)
-        if top.score < self.thresholds.accept or unrelated >= top.score:
+        if (top.score < self.thresholds.accept
+                or unrelated + self.thresholds.unrelated_margin >= top.score):
+            return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
+        found = self._concepts(text)
+        if found & ELSEWHERE and not found & ANCHORS and top.score < self.thresholds.elsewhere:
+            # About the CAF, a doctor, a bank...: not about ANEF, and not worth offering
+            # ANEF problems as "the closest" either.
+            return Recognition(UNKNOWN, top.score, candidates, unrelated=max(unrelated,
+                                                                                top.score))
+        if top.score < self.thresholds.bare and not self._names_the_procedure(text, found):
             return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
         return Recognition(top.error, top.score, candidates, unrelated)
+
+    def _concepts(self, text: str) -> set[str]:
+        folded = " ".join(_WORD.findall(courtesy.strip(fold(text))))
+        return self.lexicon.concepts(folded, folded.split())
+
+    def _names_the_procedure(self, text: str, found: set[str]) -> bool:
+        return bool(found - GENERIC_CONCEPTS) or any(
+            w in _PROCEDURE_WORDS for w in _WORD.findall(courtesy.strip(fold(text))))
 
     def about_the_procedure(self, text: str) -> bool:
         """Whether a message names something of the procedure (the API, the account, an
         appointment, an error...), even when it matches no known problem: "j'ai un problème
         avec mon récépissé" is about ANEF, "where can I learn French" is not."""
-        folded = " ".join(_WORD.findall(courtesy.strip(fold(text))))
-        words = folded.split()
-        found = self.lexicon.concepts(folded, words)
-        return bool(found - GENERIC_CONCEPTS) or any(w in _PROCEDURE_WORDS for w in words)
+        return self._names_the_procedure(text, self._concepts(text))
 
     def needs_choice(self, recognition: Recognition) -> bool:
         """True when the user should pick among the best candidates rather than confirm one."""
