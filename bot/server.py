@@ -11,7 +11,7 @@ progress finish, and leaves unsent messages in the outbox for the next start.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -38,10 +38,12 @@ from bot.inbox import inbox_routes
 from bot.inbox.announce import Announcer
 from bot.inbox.live import Live
 from bot.inbox.mail import Mailer, SMTPSettings
+from bot.leadership import Duty, Leadership
 from bot.observatory.config import observatory_of
 from bot.runtime import Runtime
 from bot.sender import RateLimit
 from bot.settings import Settings, SettingsError
+from bot.stacks import answer_sigusr1
 from bot.storage.cases import CaseStore
 from bot.web.documents import DocumentDownloads
 
@@ -110,6 +112,7 @@ class Server:
                 phone_number_id=settings.whatsapp_phone_number_id)
         self.stop = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
+        self.leadership = Leadership(self.runtime.storage, self._take_over, retry=LEAD_RETRY)
         # Open inbox pages are told after every committed turn; so is the announcer.
         self.live = Live()
         self.runtime.watchers.append(self.live.changed)
@@ -191,6 +194,7 @@ class Server:
                                   "channels": sorted(self.channels)})
 
     async def _lifecycle(self, app: web.Application) -> AsyncIterator[None]:
+        answer_sigusr1(asyncio.get_running_loop())
         uncertain = await self.runtime.start()
         if uncertain:
             log.warning("%d messages were being sent when the process stopped; not resent",
@@ -198,10 +202,7 @@ class Server:
         await self._check_organisations()
         if self.runtime.relay is not None:  # every instance sends to the sockets it holds
             self.tasks.append(asyncio.create_task(self.runtime.relay.run(self.stop)))
-        if await self.runtime.storage.lead():
-            await self._start_leading()
-        else:
-            self.tasks.append(asyncio.create_task(self._lead()))
+        self.tasks.append(await self.leadership.start(self.stop))
         log.info("started (channels: %s; e-mail to caseworkers: %s)",
                  ", ".join(sorted(self.channels)), "on" if self.announcer.mailer else "off")
         # What start-up loaded (flows, texts, the recogniser's vectors: most of the heap) lives
@@ -215,9 +216,6 @@ class Server:
         log.info("stopping (channels: %s)", ", ".join(sorted(self.channels)))
         self.stop.set()
         self.live.close()
-        if self.dispatcher is not None and self.settings.telegram_mode == "polling":
-            with contextlib.suppress(RuntimeError):  # polling had not started
-                await self.dispatcher.stop_polling()
         if self.whatsapp is not None:
             await self.whatsapp.drain(statuses=False)  # accepted messages are answered
         await asyncio.gather(*self.tasks, return_exceptions=True)
@@ -228,28 +226,21 @@ class Server:
         await self.runtime.close()
         log.info("stopped")
 
-    async def _lead(self) -> None:
-        """Several instances on one database (PostgreSQL): one of them, elected, sends the
-        outbox (so Telegram's and WhatsApp's rate limits hold across instances, counted in one
-        place), runs the scheduler, announces cases and polls Telegram; every instance takes
-        webhooks and web chat messages and writes their turns. When the leader stops, another
-        instance takes over within LEAD_RETRY seconds. One process always leads."""
-        while not await self.runtime.storage.lead():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), LEAD_RETRY)
-            if self.stop.is_set():
-                return
-        await self._start_leading()
-
-    async def _start_leading(self) -> None:
+    async def _take_over(self) -> list[Duty]:
+        """What the elected instance does first, and its duties (bot/leadership.py): with
+        several instances on one database (PostgreSQL) it sends the outbox (so Telegram's and
+        WhatsApp's rate limits hold across instances, counted in one place), runs the
+        scheduler, announces cases and polls Telegram; every instance takes webhooks and web
+        chat messages and writes their turns."""
         if self.runtime.storage.locks_users:
             uncertain = await self.runtime.storage.recover_in_flight()
             log.info("elected to send, schedule and poll (%d messages left uncertain)",
                      uncertain)
-        await self._start_telegram()
-        self.tasks.append(asyncio.create_task(self.runtime.sender.run(self.stop)))
-        self.tasks.append(asyncio.create_task(self.runtime.scheduler.run(self.stop)))
-        self.tasks.append(asyncio.create_task(self.announcer.run(self.stop, self.live)))
+        duties: list[Duty] = [self.runtime.sender.run, self.runtime.scheduler.run,
+                              functools.partial(self.announcer.run, live=self.live)]
+        if await self._start_telegram():
+            duties.append(self._poll)
+        return duties
 
     def _today(self) -> date:
         return self.clock.now().astimezone(self.settings.timezone).date()
@@ -270,9 +261,10 @@ class Server:
         assert self.bot is not None
         await self.bot.send_message(self.settings.staff_telegram_chat_id, text)
 
-    async def _start_telegram(self) -> None:
+    async def _start_telegram(self) -> bool:
+        """The command menu, and the webhook set (or removed, to poll); whether to poll."""
         if self.bot is None or self.dispatcher is None:
-            return
+            return False
         from bot.channels.telegram import register_commands
 
         menus = {locale: self.runtime.engine.speaker.command_menu(locale) for locale in LOCALES}
@@ -286,13 +278,26 @@ class Server:
                 secret_token=self.settings.telegram_webhook_secret, drop_pending_updates=False)
         else:
             await self.bot.delete_webhook(drop_pending_updates=False)
-            self.tasks.append(asyncio.create_task(self._poll()))
+            return True
+        return False
 
-    async def _poll(self) -> None:
+    async def _poll(self, ending: asyncio.Event) -> None:
+        """Telegram's long polling, until leading ends."""
         assert self.bot is not None
         assert self.dispatcher is not None
-        await self.dispatcher.start_polling(self.bot, handle_signals=False,
-                                            close_bot_session=False, polling_timeout=10)
+        polling = asyncio.create_task(self.dispatcher.start_polling(
+            self.bot, handle_signals=False, close_bot_session=False, polling_timeout=10))
+        ended = asyncio.create_task(ending.wait())
+        await asyncio.wait([polling, ended], return_when=asyncio.FIRST_COMPLETED)
+        ended.cancel()
+        if not polling.done():
+            try:
+                await self.dispatcher.stop_polling()
+            except RuntimeError:  # polling had not started yet
+                polling.cancel()
+        (outcome,) = await asyncio.gather(polling, return_exceptions=True)
+        if isinstance(outcome, Exception):
+            raise outcome
 
 
 def _templates(settings: Settings) -> TemplateBook:

@@ -193,7 +193,7 @@ class Instance:
         runs = self.log.read_text(errors="replace").split("--- start ")[1:]
         return ["elected to send, schedule and poll" in run for run in runs]
 
-    def tail(self, lines: int = 40) -> str:
+    def tail(self, lines: int = 80) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 
@@ -406,6 +406,10 @@ async def test_two_instances_on_postgres_one_killed_twice(
         try:
             await settle(api, url, reminder_at, within=60)
         except AssertionError as exc:  # what each instance last said, to see which one hung
+            for instance in (a, b):  # and where each of its tasks waits (bot/stacks.py)
+                if instance.process is not None and instance.process.returncode is None:
+                    instance.process.send_signal(signal.SIGUSR1)
+            await asyncio.sleep(1)
             raise AssertionError(f"{exc}\n--- {a.name}:\n{a.tail()}\n--- {b.name}:\n"
                                  f"{b.tail()}\n--- database sessions:\n"
                                  f"{await asyncio.to_thread(database_sessions, url)}") from exc

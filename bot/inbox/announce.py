@@ -86,7 +86,14 @@ class Announcer:
                 log.exception("announcing new cases failed")
             if stop.is_set():
                 break
-            await live.wait(IDLE)
+            # Until a change, the idle time, or the end: leading may end before the server.
+            changed = asyncio.ensure_future(live.wait(IDLE))
+            ending = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({changed, ending}, return_when=asyncio.FIRST_COMPLETED)
+            changed.cancel()
+            ending.cancel()
+            if stop.is_set():
+                break
             # The gap ends early when the server stops: a shutdown does not wait for it.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), GAP)

@@ -201,7 +201,14 @@ class Storage(Protocol):
     def locks_users(self) -> bool: ...
     async def lead(self) -> bool:
         """Try to become the one instance that sends, schedules and polls; True once this
-        instance leads (for as long as it runs). One process always leads."""
+        instance leads, until it resigns or loses the lock. One process always leads."""
+        ...
+    async def lead_lost(self) -> None:
+        """Returns when the lock won by `lead` is gone (its connection ended); never while
+        it is held."""
+        ...
+    async def resign(self) -> None:
+        """Give the lock up (another instance may lead); `lead` may win it again."""
         ...
 
     async def open(self) -> None:

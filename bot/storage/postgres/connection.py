@@ -13,6 +13,7 @@ advisory lock, so two instances starting together do not race.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -171,8 +172,10 @@ class Connection:
             return True
         try:
             if self._candidate is None or self._candidate.closed:
+                # The client side's keepalives (libpq's parameters) as the server side's.
                 self._candidate = await AsyncConnection.connect(
-                    self.url, autocommit=True, options=LEADER_KEEPALIVES)
+                    self.url, autocommit=True, options=LEADER_KEEPALIVES, keepalives=1,
+                    keepalives_idle=10, keepalives_interval=5, keepalives_count=3)
             cursor = await self._candidate.execute("SELECT pg_try_advisory_lock(%s)",
                                                    (LEADER_LOCK,))
             row = await cursor.fetchone()
@@ -183,6 +186,25 @@ class Connection:
             return False
         self._leader, self._candidate = self._candidate, None
         return True
+
+    async def lead_lost(self) -> None:
+        """Waits on the lock's connection, which carries nothing else: it ends when PostgreSQL
+        ends the session (a restart, an administrator), and then the lock is gone and another
+        instance may lead already. A silent network cut ends it too, after the client-side
+        keepalives set on it in `lead`: the leader learns it lost the lock about when the
+        database frees it."""
+        leader = self._leader
+        if leader is None or leader.closed:
+            return
+        with contextlib.suppress(psycopg.Error):
+            async for _ in leader.notifies():  # nothing is listened to: only the end comes
+                pass
+
+    async def resign(self) -> None:
+        if self._leader is not None:  # the session ends, and the lock with it
+            with contextlib.suppress(psycopg.Error):
+                await self._leader.close()
+            self._leader = None
 
     async def _drop_candidate(self) -> None:
         if self._candidate is not None:
@@ -195,9 +217,7 @@ class Connection:
 
     async def close(self) -> None:
         await self._drop_candidate()
-        if self._leader is not None:  # leadership goes with the connection
-            await self._leader.close()
-            self._leader = None
+        await self.resign()  # leadership goes with the connection
         if self._pool is not None:
             await self._pool.close()
             self._pool = None

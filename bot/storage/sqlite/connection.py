@@ -14,6 +14,7 @@ through the `Sql` seam this transaction offers (`one`, `all`, `run`, `insert`).
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -202,6 +203,12 @@ class Connection:
     async def lead(self) -> bool:
         """One process: it leads (bot.storage.base.Storage.lead)."""
         return True
+
+    async def lead_lost(self) -> None:
+        await asyncio.Event().wait()  # one process: the lead is never lost
+
+    async def resign(self) -> None:
+        """Nothing to give up: the one process leads again at its next try."""
 
     async def schema_version(self) -> int:
         async with self.db.execute("PRAGMA user_version") as cursor:
