@@ -12,8 +12,9 @@ together add a pair feature ("API" with "expired"). French wordings seen on
 the ANEF screen are also matched approximately anywhere in the report (rapidfuzz), so a pasted
 error message is recognised inside a Dari sentence. A message about another office or
 everyday life (the CAF and its "APL", France Travail, a doctor, a bank: `ELSEWHERE`) that names
-nothing only ANEF has (`ANCHORS`: the API, the site, the préfecture, the residence card...) is
-unrelated chat, however close its words come to a report ("mon dossier CAF est bloqué").
+nothing only ANEF has (`ANCHORS`: the API, the site's name, the préfecture, the residence
+card...) is unrelated chat, however close its words come to a report ("mon dossier CAF est
+bloqué").
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ UNKNOWN = "unknown"
 #: Concepts of everyday life as much as of the procedure (work, money, months, the CAF...):
 #: alone, they do not make a message about ANEF.
 GENERIC_CONCEPTS = frozenset({"work", "money", "months", "amount", "third_party", "resolved",
-                              "scam_actor", "waiting", "elsewhere", "housing_benefit"})
+                              "scam_actor", "waiting", "elsewhere", "housing_benefit", "what_is",
+                              "how_long", "office_hours", "eligibility", "new_one"})
 #: Other offices and everyday life: the CAF and its housing benefit (the "APL", spelled like
 #: the API), France Travail, OFII, OFPRA, a doctor, school, a bank. People ask the assistant
 #: about them in the words of a report ("mon dossier CAF est bloqué", "the bank wants
@@ -44,12 +46,15 @@ GENERIC_CONCEPTS = frozenset({"work", "money", "months", "amount", "third_party"
 ELSEWHERE = frozenset({"elsewhere", "housing_benefit"})
 #: What only the ANEF procedure has: the API, the site's name, the préfecture, the residence
 #: card, the foreigner number, the timbre fiscal, the API's length.
-ANCHORS = frozenset({"api", "anef", "prefecture", "residence_card", "foreign_number", "timbre",
+ANCHORS = frozenset({"api", "prefecture", "residence_card", "foreign_number", "timbre",
                      "short_validity"})
 #: The site's name and "a problem" as people write them, beside the concepts (which weigh in
 #: the recognition itself; these only tell a vague report from unrelated chat).
-_PROCEDURE_WORDS = frozenset(fold(w) for w in (
-    "anef", "anf", "انف", "آنف", "انیف", "الانيف", "الأنيف", "عالانيف", "بالانيف",
+#: The site's name as people write it: an anchor of ANEF (with the concepts in ANCHORS), but no
+#: concept of its own: named alone ("anef ???") it says nothing of the problem.
+_SITE_NAMES = frozenset(fold(w) for w in (
+    "anef", "anf", "انف", "آنف", "انیف", "الانيف", "الأنيف", "عالانيف", "بالانيف", "lanef"))
+_PROCEDURE_WORDS = _SITE_NAMES | frozenset(fold(w) for w in (
     "مشكلة", "مشكله", "مشاكل", "ستونزه", "ستونزې", "ستونزي", "problem", "probleme",
     "problème", "souci", "issue", "مشکل", "مشکلات", "titre", "sejour", "préfecture",
     "prefecture", "پریفکتور", "البريفكتور", "المحافظة", "récépissé", "recepisse"))
@@ -103,14 +108,6 @@ class Thresholds:
     #: When nothing is recognised, the best candidates are offered ("is it one of these?")
     #: only from this similarity on, and only when nearer than the unrelated examples.
     closest: float = 0.12
-    #: A problem must be this much nearer than the nearest unrelated example.
-    unrelated_margin: float = 0.0
-    #: A message that names nothing of the procedure (no concept but everyday ones, no
-    #: "ANEF", "problem"...) is taken for a report only when this sure.
-    bare: float = 0.0
-    #: A message about another office or everyday life (ELSEWHERE) with no anchor of ANEF
-    #: is taken for a report only when this sure.
-    elsewhere: float = 1.01
 
 
 @dataclass(frozen=True)
@@ -131,11 +128,12 @@ class Lexicon:
         prefixes, phrases = [], []
         for concept, entries in concepts.items():
             for entry in entries:
-                key = fold(entry.rstrip("*"))
+                key = " ".join(_unarticled(w) for w in fold(entry.rstrip("*")).split())
                 if not key:
                     continue
                 if " " in key:
-                    phrases.append((f" {key} ", concept))
+                    # Open at the end: Persian and Pashto write "my" onto the last word.
+                    phrases.append((f" {key}", concept))
                 elif entry.endswith("*"):
                     prefixes.append((key, concept))
                 else:
@@ -164,11 +162,29 @@ class Lexicon:
 EMPTY_LEXICON = Lexicon({}, (), ())
 
 
+#: The Arabic article and the prepositions written onto it ("بالحساب", "عالموقع",
+#: "للبريفكتور"), folded: the word without them is the word of every dialect and of Dari.
+_ARTICLES = ("وبال", "وال", "بال", "فال", "کال", "لل", "عال", "ال")
+
+
+def _unarticled(word: str) -> str:
+    for article in _ARTICLES:
+        if word.startswith(article) and len(word) - len(article) >= 3:
+            return word[len(article):]
+    return word
+
+
+def words_of(text: str) -> tuple[str, list[str]]:
+    """The folded text without courtesy, as one string and as words, each without an Arabic
+    article (the concepts are looked up in the same form)."""
+    words = [_unarticled(w) for w in _WORD.findall(courtesy.strip(fold(text)))]
+    return " ".join(words), words
+
+
 def features(text: str, lexicon: Lexicon = EMPTY_LEXICON) -> dict[str, float]:
     """Folded words, their character n-grams and the concepts they name; log-scaled.
     Greetings, thanks and the like are left out: "سلام، زما API..." is the report itself."""
-    folded = " ".join(_WORD.findall(courtesy.strip(fold(text))))
-    words = folded.split()
+    folded, words = words_of(text)
     counts: dict[str, float] = defaultdict(float)
     for word in words:
         counts["w:" + word] += 1.0
@@ -264,22 +280,23 @@ class Recogniser:
             return Recognition(UNKNOWN, 0.0, ())
         top = candidates[0]
         unrelated = scores.get(UNKNOWN, 0.0)
-        if (top.score < self.thresholds.accept
-                or unrelated + self.thresholds.unrelated_margin >= top.score):
+        if top.score < self.thresholds.accept or unrelated >= top.score:
             return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
-        found = self._concepts(text)
-        if found & ELSEWHERE and not found & ANCHORS and top.score < self.thresholds.elsewhere:
+        folded, words = words_of(text)
+        found = self.lexicon.concepts(folded, words)
+        anchored = bool(found & ANCHORS) or any(w in _SITE_NAMES for w in words)
+        if len(words) < 2 and not found - GENERIC_CONCEPTS - ANCHORS:
+            # One word naming the site or the API ("anef ???", "API?"): no problem told yet.
+            return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
+        if found & ELSEWHERE and not anchored:
             # About the CAF, a doctor, a bank...: not about ANEF, and not worth offering
             # ANEF problems as "the closest" either.
             return Recognition(UNKNOWN, top.score, candidates, unrelated=max(unrelated,
                                                                                 top.score))
-        if top.score < self.thresholds.bare and not self._names_the_procedure(text, found):
-            return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
         return Recognition(top.error, top.score, candidates, unrelated)
 
     def _concepts(self, text: str) -> set[str]:
-        folded = " ".join(_WORD.findall(courtesy.strip(fold(text))))
-        return self.lexicon.concepts(folded, folded.split())
+        return self.lexicon.concepts(*words_of(text))
 
     def _names_the_procedure(self, text: str, found: set[str]) -> bool:
         return bool(found - GENERIC_CONCEPTS) or any(

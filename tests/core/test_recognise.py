@@ -8,7 +8,7 @@ import pytest
 
 from bot.classify import evaluate
 from bot.content import Content, build_recogniser
-from bot.core.recognise import UNKNOWN, Recogniser, features
+from bot.core.recognise import UNKNOWN, Recogniser, features, words_of
 from bot.settings import ROOT
 
 EVAL = ROOT / "tests" / "data" / "errors_eval.jsonl"
@@ -227,3 +227,49 @@ def test_quality_on_the_recognisers_own_dev_set(model: Recogniser, content: Cont
     assert result["false_alarm_rate"] <= 0.04, result["false_alarm_rate"]
     assert result["unrelated"] >= 100
     assert languages["all"]["n"] >= 240
+
+
+@pytest.mark.parametrize("text", [
+    # The site's name alone, and questions for information (what a word means, how long a
+    # card lasts, when an office opens): words of the procedure, but no problem to repair.
+    "anef ???",
+    "c'est quoi exactement l'attestation de prolongation ?",
+    "ای پی آی یعنی چی؟ برای چی اس؟",
+    "شو يعني الوصل؟",
+    "combien d'années dure la carte pluriannuelle ?",
+    "کارت اقامت ده ساله چند سال اعتبار داره؟",
+    "à quelle heure ouvre la préfecture de Créteil ?",
+    "البريفكتور الساعة كم بيفتح؟",
+])
+def test_questions_for_information_are_not_reports(model: Recogniser, text: str) -> None:
+    assert model.recognise(text).error == UNKNOWN
+
+
+@pytest.mark.parametrize(("report", "error"), [
+    # Only the receipt of the application: the API never came (not one that expired).
+    ("j'ai que l'attestation de dépôt, pas d'API", "api_not_generated"),
+    ("only deposit receipt after 3 weeks, no API", "api_not_generated"),
+    # The *new* one that did not come: the renewal.
+    ("الـ API الجديدة ما اجت والقديمة خلصت", "api_expired_not_renewed"),
+    ("ای پی آی جدیدم نیامد، قبلی ختم شد", "api_expired_not_renewed"),
+    # Arabic with the article and prepositions written on ("بالبريفكتور", "بالانيف").
+    ("ما في رونديفو بالبريفكتور", "appointment_unavailable"),
+    ("سكروا الملف تبعي بالانيف", "application_closed"),
+    ("nsit mot de passe dyal anef w ma wslni email", "login_loop"),
+    # Romanised "I forgot my password" (faramosh, nsit, hir) is the login problem.
+    ("ramzam ra faramosh kardom, email nemeya", "login_loop"),
+    ("فایل سندم ره قبول نمیکنه میگه کلان اس", "upload_rejected"),
+])
+def test_reports_told_by_their_telling_words(model: Recogniser, report: str,
+                                             error: str) -> None:
+    assert model.recognise(report).error == error
+
+
+def test_the_arabic_article_and_a_persian_suffix_do_not_hide_a_concept() -> None:
+    from bot.core.recognise import Lexicon
+
+    lexicon = Lexicon.from_mapping({"prefecture": ["البريفكتور"],
+                                    "residence_card": ["کارت اقامت"]})
+    assert lexicon.concepts(*words_of("مافي موعد بالبريفكتور")) == {"prefecture"}
+    assert lexicon.concepts(*words_of("کارت اقامتم ختم شد")) == {"residence_card"}
+    assert "w:حساب" in features("ما بيفتح بالحساب")
