@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.core.model import Session
 from bot.server import Server
 from bot.settings import Settings
+from bot.storage.base import Storage
 from bot.storage.cases import CaseStore
 from tests.clients import WebClient
 from tests.inbox.conftest import csrf, login, new_case, organisation, worker
@@ -61,18 +62,30 @@ async def _frames(ws: ClientWebSocketResponse, seconds: float) -> list[dict[str,
     return frames
 
 
-async def _until(ws: ClientWebSocketResponse, wanted: str, seconds: float = 20.0
-                 ) -> list[dict[str, Any]]:
-    """Frames received until one says `wanted`, then whatever follows within two seconds
-    (a second copy would come then)."""
+async def _settled(ws: ClientWebSocketResponse, storage: Storage,
+                   enough: Callable[[list[dict[str, Any]]], bool], seconds: float = 20.0
+                   ) -> list[dict[str, Any]]:
+    """Frames received until `enough` of them came and nothing is left to send (no outbox
+    row pending or being sent on the database both instances share), then whatever arrives
+    within half a second more: a row is sent before it is marked sent, so a second copy would
+    already be on its way."""
     loop = asyncio.get_running_loop()
     until = loop.time() + seconds
     frames: list[dict[str, Any]] = []
-    while not any(wanted in f["text"] for f in frames):
+    while not (enough(frames) and await storage.pending_count() == 0):
         left = until - loop.time()
-        assert left > 0, f"{wanted!r} never reached the socket: {frames}"
-        frames += await _frames(ws, min(left, 0.5))
-    return frames + await _frames(ws, 2.0)
+        assert left > 0, (f"not settled: {frames}, "
+                          f"{await storage.pending_count()} messages still to send")
+        frames += await _frames(ws, min(left, 0.1))
+    return frames + await _frames(ws, 0.5)
+
+
+def _saying(text: str) -> Callable[[list[dict[str, Any]]], bool]:
+    return lambda frames: any(text in f["text"] for f in frames)
+
+
+def _any(frames: list[dict[str, Any]]) -> bool:
+    return bool(frames)
 
 
 async def test_the_instance_holding_the_socket_delivers_what_the_other_wrote(
@@ -87,7 +100,7 @@ async def test_the_instance_holding_the_socket_delivers_what_the_other_wrote(
     # The person's own turn runs where the socket is, and its reply comes back there: the
     # leader's sender leaves the web chat's messages to the instance holding the socket.
     await ws.send_str(json.dumps({"type": "text", "id": "m1", "text": "/start"}))
-    (welcome,) = await _frames(ws, 5.0)
+    (welcome,) = await _settled(ws, leader.runtime.storage, _any)
     assert [c["id"] for c in welcome["choices"]] == ["fr", "fa_af", "ps", "ar", "en"]
 
     # A caseworker answers through the inbox of the other instance (the leader).
@@ -102,7 +115,7 @@ async def test_the_instance_holding_the_socket_delivers_what_the_other_wrote(
                                         "text": said}, allow_redirects=False)
     assert posted.status == 303
     assert posted.headers["Location"].endswith("fait=envoye")
-    frames = await _until(ws, said)
+    frames = await _settled(ws, leader.runtime.storage, _saying(said))
     assert [f["text"].count(said) for f in frames] == [1]  # once, and nothing else
 
     # The leader's scheduler stages the day's reminders; the one for this person goes out
@@ -118,7 +131,7 @@ async def test_the_instance_holding_the_socket_delivers_what_the_other_wrote(
         await tx.schedule(user, "reminder", "api_end", now - timedelta(minutes=1),
                           {"slot": "api_end", "date": end, "offset": "7"}, now)
     assert await leader.runtime.scheduler.run_due(now) == 1
-    frames = await _frames(ws, 10.0)
+    frames = await _settled(ws, leader.runtime.storage, _any)
     assert [f["kind"] for f in frames] == ["reminder"]  # exactly one message: the reminder
     assert await leader.runtime.storage.pending_count() == 0  # each row marked sent
     await ws.close()
@@ -133,12 +146,15 @@ async def test_a_socket_opened_after_the_message_was_written_receives_it(
     user = f"web:{token}"
     first = await at_leader.ws_connect(f"/chat/ws?token={token}")
     await first.send_str(json.dumps({"type": "text", "id": "m1", "text": "/start"}))
-    assert len(await _frames(first, 5.0)) == 1  # the welcome, through the leader's relay
+    # The welcome, through the leader's relay.
+    assert len(await _settled(first, leader.runtime.storage, _any)) == 1
     await first.close()
     await leader.runtime.conversations.staff(user, "reply", "Votre dossier est complet.", "")
-    await asyncio.sleep(1.5)  # the leader's sender had time to look: it leaves this one
+    # The leader's sender looks (as its loop does when the reply wakes it): it leaves this one.
+    assert (await leader.runtime.sender.drain()).sent == 0
+    assert await leader.runtime.storage.pending_count() == 1
     ws = await at_other.ws_connect(f"/chat/ws?token={token}")
-    frames = await _until(ws, "Votre dossier est complet.")
+    frames = await _settled(ws, leader.runtime.storage, _saying("Votre dossier est complet."))
     assert sum("Votre dossier est complet." in f["text"] for f in frames) == 1
     await ws.close()
 
@@ -148,19 +164,23 @@ async def test_a_message_nobody_announced_still_goes_out_at_the_next_look(
     """A notice can be missed (the listening connection dropped): each instance looks again
     for the people it holds every few seconds."""
     (leader, _), (other, at_other) = instances
+    relay = other.runtime.relay
+    assert relay is not None
+    # Its looks every half second rather than five (the next wait takes the new interval;
+    # the socket opening below wakes the relay from the current one).
+    relay.idle_seconds = 0.5
     token = "relay-test-token-0003"
     user = f"web:{token}"
     ws = await at_other.ws_connect(f"/chat/ws?token={token}")
     await ws.send_str(json.dumps({"type": "text", "id": "m1", "text": "/start"}))
-    assert len(await _frames(ws, 5.0)) == 1
+    assert len(await _settled(ws, leader.runtime.storage, _any)) == 1
     body = json.dumps({"text": "Un message sans annonce.", "choices": []})
     stamp = datetime.now(UTC).isoformat()
     async with leader.runtime.storage.transaction() as tx:  # written past enqueue: no notice
         await tx.run("INSERT INTO outbox (user_key, kind, locale, body, created_at, "
                      "available_at) VALUES (?, 'reply', 'fr', ?, ?, ?)", user, body, stamp,
                      stamp)
-    relay = other.runtime.relay
-    assert relay is not None
-    frames = await _until(ws, "Un message sans annonce.", seconds=relay.idle_seconds + 5)
+    frames = await _settled(ws, leader.runtime.storage, _saying("Un message sans annonce."),
+                            seconds=relay.idle_seconds + 5)
     assert sum("Un message sans annonce." in f["text"] for f in frames) == 1
     await ws.close()
