@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from playwright.async_api import Browser, Page
 
 from tests.clients import WebClient
-from tests.web.conftest import CHROMIUM, FLAGS, phone
+from tests.web.conftest import CHROMIUM, FLAGS, WEB_TESTS, phone
 
-pytestmark = pytest.mark.slow
+pytestmark = WEB_TESTS
 #: The inbox's browser tests launch chromium the same way, and import these from here.
 __all__ = ["CHROMIUM", "FLAGS"]
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page
@@ -16,9 +15,9 @@ from playwright.async_api import Browser, Page
 from bot.channels.labels import button_number
 from bot.server import Server
 from tests.clients import WebClient
-from tests.web.conftest import MARKS, bot_texts, phone, status_is, tap, write
+from tests.web.conftest import MARKS, WEB_TESTS, bot_texts, phone, status_is, tap, write
 
-pytestmark = pytest.mark.slow
+pytestmark = WEB_TESTS
 
 #: What the page itself says in each language, as a reader of that language should see it.
 UI = {

@@ -10,7 +10,6 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pytest
 from aiohttp import WSMsgType
 from playwright.async_api import Browser
 
@@ -18,9 +17,9 @@ from bot.channels.webchat import ERASED
 from bot.core.model import Inbound
 from bot.server import Server
 from tests.clients import WebClient
-from tests.web.conftest import MARKS, bot_texts, phone, status_is, tap, write
+from tests.web.conftest import MARKS, WEB_TESTS, bot_texts, phone, status_is, tap, write
 
-pytestmark = pytest.mark.slow
+pytestmark = WEB_TESTS
 
 ERASED_NOTE = "گفتگوی ما از این موبایل یا کمپیوتر هم پاک شد."
 
