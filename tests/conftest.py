@@ -33,6 +33,7 @@ from bot.runtime import Runtime
 from bot.settings import ROOT, Settings
 from bot.storage.sqlite import SQLiteStorage
 from tests.postgres_server import PostgresMissing, PostgresServer
+from tests.simulator_process import ENGINE_SETTINGS, run_killable
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -81,11 +82,6 @@ def long_tests_first_on_the_processor(request: pytest.FixtureRequest) -> Iterato
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true",
                      help="rewrite the golden conversation files from the current output")
-
-
-#: The settings an engine is built from (`bot.runtime.engine_for`).
-ENGINE_SETTINGS = ("flows_dir", "locales_dir", "retention_months", "timezone", "reminder_hour",
-                   "quiet_hours", "office_hours")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -277,18 +273,22 @@ def run_simulate(lines: Iterable[dict[str, Any] | str], *, db: Path | None = Non
     """Run `python -m bot simulate` as a user would, with JSON lines on stdin: the command
     line's own `main` with this process's stdin, stdout and stderr swapped for the run (its
     engine is the one shared by the session; from an async test, in a thread while the
-    test's event loop waits), or, with `process` or a kill switch in `env`,
-    a separate Python process (a new interpreter costs about a second of start-up)."""
+    test's event loop waits); with a kill switch in `env`, in a process of its own, forked
+    from one that loaded the assistant once (tests/simulator_process.py); with `process`, in
+    a new Python interpreter (about a second and a half of start-up: for what only a new
+    interpreter shows)."""
     text = "".join((line if isinstance(line, str) else json.dumps(line, ensure_ascii=False))
                    + "\n" for line in lines)
     args = ["simulate", "--now", now]
     if db is not None:
         args += ["--db", str(db)]
     env = env or {}
-    if process or any(name in env for name in KILL_SWITCHES):
+    if process:
         return subprocess.run([sys.executable, "-m", "bot", *args], input=text,
                               capture_output=True, text=True, cwd=ROOT, timeout=timeout,
                               env={**os.environ, **env}, check=False)
+    if any(name in env for name in KILL_SWITCHES):
+        return run_killable(args, text, env, timeout)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
