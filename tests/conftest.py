@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,12 +22,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+import bot.content
 import bot.runtime
 import bot.server
 from bot.clock import ManualClock
 from bot.content import Content, build_engine, load_content
 from bot.core.engine import Engine
 from bot.core.flows.registry import REGISTRY, Registry
+from bot.core.recognise import EMPTY_LEXICON, Lexicon, Recogniser, Thresholds
 from bot.outgoing import Outgoing
 from bot.runtime import Runtime
 from bot.settings import ROOT, Settings
@@ -103,6 +105,28 @@ def one_engine_per_content() -> Iterator[None]:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(bot.runtime, "engine_for", shared)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_recogniser_per_examples() -> Iterator[None]:
+    """Building the recogniser (every example's features and their weights) is most of
+    building an engine: about a second. The engines of this process, the classify command
+    and the tests that build one from the same examples, screens, thresholds and lexicon
+    share it: it keeps nothing but the answers of a pure function."""
+    built: dict[str, Recogniser] = {}
+
+    def shared(examples: Mapping[str, Sequence[str]],
+               screen_texts: Mapping[str, Sequence[str]] | None = None,
+               thresholds: Thresholds | None = None, lexicon: Lexicon = EMPTY_LEXICON
+               ) -> Recogniser:
+        key = repr((examples, screen_texts, thresholds, lexicon))
+        if key not in built:
+            built[key] = Recogniser(examples, screen_texts, thresholds, lexicon)
+        return built[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bot.content, "Recogniser", shared)
         yield
 
 
@@ -270,13 +294,11 @@ def run_simulate(lines: Iterable[dict[str, Any] | str], *, db: Path | None = Non
                  now: str = "2026-03-02T10:00:00+01:00", env: dict[str, str] | None = None,
                  timeout: float = 60, process: bool = False
                  ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m bot simulate` as a user would, with JSON lines on stdin: the command
-    line's own `main` with this process's stdin, stdout and stderr swapped for the run (its
-    engine is the one shared by the session; from an async test, in a thread while the
-    test's event loop waits); with a kill switch in `env`, in a process of its own, forked
-    from one that loaded the assistant once (tests/simulator_process.py); with `process`, in
-    a new Python interpreter (about a second and a half of start-up: for what only a new
-    interpreter shows)."""
+    """Run `python -m bot simulate` as a user would, with JSON lines on stdin: in this
+    process (`run_command`; its engine is the one shared by the session); with a kill switch
+    in `env`, in a process of its own, forked from one that loaded the assistant once
+    (tests/simulator_process.py); with `process`, in a new Python interpreter (about a second
+    and a half of start-up: for what only a new interpreter shows)."""
     text = "".join((line if isinstance(line, str) else json.dumps(line, ensure_ascii=False))
                    + "\n" for line in lines)
     args = ["simulate", "--now", now]
@@ -289,22 +311,32 @@ def run_simulate(lines: Iterable[dict[str, Any] | str], *, db: Path | None = Non
                               env={**os.environ, **env}, check=False)
     if any(name in env for name in KILL_SWITCHES):
         return run_killable(args, text, env, timeout)
+    return run_command(args, text, env)
+
+
+def run_command(args: list[str], stdin: str = "", env: dict[str, str] | None = None
+                ) -> subprocess.CompletedProcess[str]:
+    """`python -m bot <args>` as a user runs it, from the repository's folder, in this process:
+    the command line's own `main` with stdin, stdout and stderr swapped for the run (and
+    `env` added to the environment), reported as `subprocess.run` would. A new interpreter
+    would cost about a second and a half before the command starts; the entry point itself
+    is tested once (tests/test_simulate.py). Called from an async test, the command's own
+    event loop runs in a thread while the test's waits, as it would for a process."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return _simulate_here(args, text, env)
-    # Called from an async test: the simulator's own event loop runs in a thread meanwhile
-    # (this one waits, as it would for a process).
+        return _main_here(args, stdin, env or {})
     with concurrent.futures.ThreadPoolExecutor(1) as thread:
-        return thread.submit(_simulate_here, args, text, env).result()
+        return thread.submit(_main_here, args, stdin, env or {}).result()
 
 
-def _simulate_here(args: list[str], text: str, env: dict[str, str]
-                   ) -> subprocess.CompletedProcess[str]:
+def _main_here(args: list[str], text: str, env: dict[str, str]
+               ) -> subprocess.CompletedProcess[str]:
     from bot.__main__ import main
 
     out, err = io.StringIO(), io.StringIO()
     with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(ROOT)
         for name, value in env.items():
             patch.setenv(name, value)
         patch.setattr(sys, "stdin", io.StringIO(text))

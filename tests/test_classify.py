@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.settings import ROOT
+from tests.conftest import run_command
 
 pytestmark = pytest.mark.slow
 
 
 def classify(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", "classify", *args], cwd=ROOT,
-                          input=stdin, capture_output=True, text=True, check=False)
+    return run_command(["classify", *args], stdin)
 
 
 def test_json_output_follows_the_contract() -> None:
