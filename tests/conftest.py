@@ -337,6 +337,9 @@ def _main_here(args: list[str], text: str, env: dict[str, str]
     out, err = io.StringIO(), io.StringIO()
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(ROOT)
+        # Its output is not a terminal: argparse lays out its help for 80 columns, as it
+        # does in a process whose output is a pipe.
+        patch.setenv("COLUMNS", os.environ.get("COLUMNS", "80"))
         for name, value in env.items():
             patch.setenv(name, value)
         patch.setattr(sys, "stdin", io.StringIO(text))

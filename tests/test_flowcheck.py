@@ -12,6 +12,7 @@ import pytest
 
 from bot.flowcheck import check
 from bot.settings import ROOT
+from tests.conftest import run_command
 
 FLOWS, LOCALES = ROOT / "flows", ROOT / "locales"
 
@@ -22,15 +23,12 @@ def test_the_repository_passes() -> None:
 
 
 def test_the_command_line_passes_and_draws() -> None:
-    ok = subprocess.run([sys.executable, "-m", "bot", "flows", "check"], cwd=ROOT,
-                        capture_output=True, text=True, check=False)
+    ok = run_command(["flows", "check"])
     assert ok.returncode == 0, ok.stderr
-    graph = subprocess.run([sys.executable, "-m", "bot", "flows", "graph", "onboarding"],
-                           cwd=ROOT, capture_output=True, text=True, check=False)
+    graph = run_command(["flows", "graph", "onboarding"])
     assert graph.stdout.startswith("stateDiagram-v2\n")
     assert "choose_language --> language_set: fa_af" in graph.stdout
-    missing = subprocess.run([sys.executable, "-m", "bot", "flows", "graph", "nope"], cwd=ROOT,
-                             capture_output=True, text=True, check=False)
+    missing = run_command(["flows", "graph", "nope"])
     assert missing.returncode == 2
 
 

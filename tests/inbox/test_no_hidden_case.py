@@ -9,8 +9,6 @@ import asyncio
 import logging
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -25,7 +23,7 @@ from bot.settings import Settings
 from bot.storage.cases import CaseStore
 from bot.storage.sqlite import SQLiteStorage
 from tests.clients import WebClient
-from tests.conftest import NOW
+from tests.conftest import NOW, run_command
 from tests.web.test_webchat import CHROMIUM, FLAGS
 
 pytestmark = pytest.mark.slow
@@ -122,8 +120,9 @@ async def test_a_case_opened_before_any_account_is_seen_by_the_first_admin(
 
 
 def test_the_commands_are_listed_in_help() -> None:
-    shown = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True,
-                           text=True, check=True).stdout
+    done = run_command(["--help"])
+    assert done.returncode == 0
+    shown = done.stdout
     for command in ("setup", "caseworker", "org", "cases"):
         assert f"\n    {command} " in shown, command
 
@@ -168,8 +167,6 @@ async def test_the_command_line_lists_organisations_caseworkers_and_cases(
 
 def test_setup_without_a_terminal_needs_its_flags(tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    code = subprocess.run([sys.executable, "-m", "bot", "setup", "--db",
-                           str(tmp_path / "s.sqlite3")], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL)
+    code = run_command(["setup", "--db", str(tmp_path / "s.sqlite3")])  # stdin: no terminal
     assert code.returncode == 1
     assert "use the flags when not in a terminal" in code.stderr

@@ -206,11 +206,11 @@ async def test_one_instance_leads_and_another_takes_over_when_it_stops(url: str)
 def test_db_migrate_and_backup_from_the_command_line(url: str, tmp_path: Path) -> None:
     import sqlite3
     import subprocess
-    import sys
+
+    from tests.conftest import run_command
 
     def bot(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "bot", "db", *args], capture_output=True,
-                              text=True, timeout=120)
+        return run_command(["db", *args])
 
     done = bot("migrate", "--url", url)
     assert done.returncode == 0, done.stderr

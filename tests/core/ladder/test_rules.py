@@ -152,14 +152,12 @@ def test_as_json() -> None:
 
 def test_the_command_line_gives_the_same_answer() -> None:
     import json
-    import subprocess
-    import sys
 
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "ladder", "--json", "--now", "2026-03-02",
-         "--api-end", "2026-03-10", "--contact", "ccc:2026-02-20",
-         "--contact", "prefecture:2026-02-25:answered"],
-        cwd=ROOT, capture_output=True, text=True, check=False)
+    from tests.conftest import run_command
+
+    result = run_command(
+        ["ladder", "--json", "--now", "2026-03-02", "--api-end", "2026-03-10",
+         "--contact", "ccc:2026-02-20", "--contact", "prefecture:2026-02-25:answered"])
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
         "next": "appointment", "open_from": "2026-02-25", "urgent": True, "api": "urgent",
@@ -167,9 +165,9 @@ def test_the_command_line_gives_the_same_answer() -> None:
         "reason": "they answered"}
 
     def run(*extra: str) -> dict[str, object]:
-        done = subprocess.run([sys.executable, "-m", "bot", "ladder", "--json", "--now",
-                               "2026-03-02", "--contact", "ccc:2026-03-02", *extra],
-                              cwd=ROOT, capture_output=True, text=True, check=True)
+        done = run_command(["ladder", "--json", "--now", "2026-03-02",
+                            "--contact", "ccc:2026-03-02", *extra])
+        assert done.returncode == 0, done.stderr
         return dict(json.loads(done.stdout))
 
     # No API date and nothing said: the same rule as the conversation, no step waits.
@@ -180,8 +178,6 @@ def test_the_command_line_gives_the_same_answer() -> None:
     assert "unknown" in str(unknown["reason"])
     assert run("--api-said", "later")["open_from"] == "2026-03-16"
     assert run("--api-said", "expired")["open_from"] == "2026-03-02"
-    bad = subprocess.run([sys.executable, "-m", "bot", "ladder", "--now", "2026-03-02",
-                          "--contact", "nowhere:2026-01-01"], cwd=ROOT, capture_output=True,
-                         text=True, check=False)
+    bad = run_command(["ladder", "--now", "2026-03-02", "--contact", "nowhere:2026-01-01"])
     assert bad.returncode == 2
     assert "the steps are" in bad.stderr
