@@ -79,11 +79,13 @@ def test_the_evaluation_set_is_as_specified() -> None:
 def test_classifying_is_fast_enough_for_a_webhook(model: Recogniser) -> None:
     # Not the benchmark (benchmarks/classify_speed.py prints the figures): a guard that a
     # change did not make one report take far longer than the 2 ms target median.
+    # Processor time, not the clock's: in a parallel run this worker may wait for the
+    # processor meanwhile (the two-instance crash test runs at a higher priority).
     reports = [line for line in EVAL.read_text(encoding="utf-8").splitlines()][:100]
-    started = time.perf_counter()
+    started = time.process_time()
     for line in reports:
         model.recognise(line)
-    assert (time.perf_counter() - started) / len(reports) < 0.05
+    assert (time.process_time() - started) / len(reports) < 0.05
 
 
 @pytest.mark.parametrize(("report", "error"), [
