@@ -38,16 +38,19 @@ UNKNOWN = "unknown"
 #: alone, they do not make a message about ANEF.
 GENERIC_CONCEPTS = frozenset({"work", "money", "months", "amount", "third_party", "resolved",
                               "scam_actor", "waiting", "elsewhere", "housing_benefit", "what_is",
-                              "how_long", "office_hours", "eligibility", "new_one"})
+                              "how_long", "office_hours", "eligibility", "new_one", "asylum"})
 #: Other offices and everyday life: the CAF and its housing benefit (the "APL", spelled like
-#: the API), France Travail, OFII, OFPRA, a doctor, school, a bank. People ask the assistant
-#: about them in the words of a report ("mon dossier CAF est bloqué", "the bank wants
-#: documents to open an account"); without an anchor of ANEF such a message is not a report.
-ELSEWHERE = frozenset({"elsewhere", "housing_benefit"})
+#: the API), France Travail, OFII, asylum (OFPRA, the CNDA), a doctor, school, a bank. People
+#: ask the assistant about them in the words of a report ("mon dossier CAF est bloqué", "the
+#: bank wants documents to open an account"); without an anchor of ANEF such a message is not
+#: a report.
+ELSEWHERE = frozenset({"elsewhere", "housing_benefit", "asylum"})
 #: What only the ANEF procedure has: the API, the site's name, the préfecture, the residence
-#: card, the foreigner number, the timbre fiscal, the API's length.
+#: card, the foreigner number, the timbre fiscal, the API's length, a file sent to the site.
 ANCHORS = frozenset({"api", "prefecture", "residence_card", "foreign_number", "timbre",
-                     "short_validity"})
+                     "file_upload", "short_validity"})
+#: Beside the asylum procedure, what is ANEF's: creating an account on a site.
+AFTER_ASYLUM = (frozenset({"create", "site"}), frozenset({"create", "account"}))
 #: The site's name and "a problem" as people write them, beside the concepts (which weigh in
 #: the recognition itself; these only tell a vague report from unrelated chat).
 #: The site's name as people write it: an anchor of ANEF (with the concepts in ANCHORS), but no
@@ -128,7 +131,7 @@ class Lexicon:
         prefixes, phrases = [], []
         for concept, entries in concepts.items():
             for entry in entries:
-                key = " ".join(_unarticled(w) for w in fold(entry.rstrip("*")).split())
+                key = " ".join(_unarticled(w) for w in _WORD.findall(fold(entry.rstrip("*"))))
                 if not key:
                     continue
                 if " " in key:
@@ -150,12 +153,30 @@ class Lexicon:
             table[len(prefix)][prefix].append(concept)
         return {n: dict(by) for n, by in table.items()}
 
-    def concepts(self, folded: str, words: Sequence[str]) -> set[str]:
+    @functools.cached_property
+    def _phrases_by_first_word(self) -> dict[str, list[tuple[tuple[str, ...], str]]]:
+        """The phrases by their first word: a message's words are looked up, instead of
+        every phrase searched in the message (the phrases grew with the other offices)."""
+        table: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+        for phrase, concept in self.phrases:
+            first, *rest = phrase.split()
+            table[first].append((tuple(rest), concept))
+        return dict(table)
+
+    def concepts(self, words: Sequence[str]) -> set[str]:
+        """The concepts named by a message's words (as `words_of` gives them)."""
         found = {c for w in words for c in self.words.get(w, ())}
         for n, by_prefix in self._prefixes_by_length.items():
             found.update(c for w in words if len(w) >= n for c in by_prefix.get(w[:n], ()))
-        padded = f" {folded} "
-        found |= {c for phrase, c in self.phrases if phrase in padded}
+        by_first = self._phrases_by_first_word
+        for i, word in enumerate(words):
+            for rest, concept in by_first.get(word, ()):
+                # The middle words as written, the last one perhaps with a suffix.
+                end = i + len(rest)
+                if (end < len(words) and all(words[i + 1 + k] == w for k, w in
+                                             enumerate(rest[:-1]))
+                        and words[end].startswith(rest[-1])):
+                    found.add(concept)
         return found
 
 
@@ -174,17 +195,16 @@ def _unarticled(word: str) -> str:
     return word
 
 
-def words_of(text: str) -> tuple[str, list[str]]:
-    """The folded text without courtesy, as one string and as words, each without an Arabic
-    article (the concepts are looked up in the same form)."""
-    words = [_unarticled(w) for w in _WORD.findall(courtesy.strip(fold(text)))]
-    return " ".join(words), words
+def words_of(text: str) -> list[str]:
+    """The folded words without courtesy, each without an Arabic article (the concepts are
+    looked up in the same form)."""
+    return [_unarticled(w) for w in _WORD.findall(courtesy.strip(fold(text)))]
 
 
 def features(text: str, lexicon: Lexicon = EMPTY_LEXICON) -> dict[str, float]:
     """Folded words, their character n-grams and the concepts they name; log-scaled.
     Greetings, thanks and the like are left out: "سلام، زما API..." is the report itself."""
-    folded, words = words_of(text)
+    words = words_of(text)
     counts: dict[str, float] = defaultdict(float)
     for word in words:
         counts["w:" + word] += 1.0
@@ -193,7 +213,7 @@ def features(text: str, lexicon: Lexicon = EMPTY_LEXICON) -> dict[str, float]:
             for i in range(len(padded) - n + 1):
                 counts[padded[i:i + n]] += 1.0
     out = {k: 1.0 + math.log(v) for k, v in counts.items()}
-    concepts = sorted(lexicon.concepts(folded, words))
+    concepts = sorted(lexicon.concepts(words))
     for concept in concepts:
         out["c:" + concept] = lexicon.weight
     # Two concepts named together tell problems apart that share each one: the API with
@@ -282,31 +302,24 @@ class Recogniser:
         unrelated = scores.get(UNKNOWN, 0.0)
         if top.score < self.thresholds.accept or unrelated >= top.score:
             return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
-        folded, words = words_of(text)
-        found = self.lexicon.concepts(folded, words)
-        anchored = bool(found & ANCHORS) or any(w in _SITE_NAMES for w in words)
+        words = words_of(text)
+        found = self.lexicon.concepts(words)
         if len(words) < 2 and not found - GENERIC_CONCEPTS - ANCHORS:
             # One word naming the site or the API ("anef ???", "API?"): no problem told yet.
             return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
-        if found & ELSEWHERE and not anchored:
+        if _elsewhere(words, found):
             # About the CAF, a doctor, a bank...: not about ANEF, and not worth offering
             # ANEF problems as "the closest" either.
             return Recognition(UNKNOWN, top.score, candidates, unrelated=max(unrelated,
                                                                                 top.score))
         return Recognition(top.error, top.score, candidates, unrelated)
 
-    def _concepts(self, text: str) -> set[str]:
-        return self.lexicon.concepts(*words_of(text))
-
-    def _names_the_procedure(self, text: str, found: set[str]) -> bool:
-        return bool(found - GENERIC_CONCEPTS) or any(
-            w in _PROCEDURE_WORDS for w in _WORD.findall(courtesy.strip(fold(text))))
-
     def about_the_procedure(self, text: str) -> bool:
         """Whether a message names something of the procedure (the API, the account, an
         appointment, an error...), even when it matches no known problem: "j'ai un problème
         avec mon récépissé" is about ANEF, "where can I learn French" is not."""
-        return self._names_the_procedure(text, self._concepts(text))
+        return bool(self.lexicon.concepts(words_of(text)) - GENERIC_CONCEPTS) or any(
+            w in _PROCEDURE_WORDS for w in _WORD.findall(courtesy.strip(fold(text))))
 
     def needs_choice(self, recognition: Recognition) -> bool:
         """True when the user should pick among the best candidates rather than confirm one."""
@@ -325,6 +338,19 @@ class Recogniser:
 #: 30% -> 22.5%, with the dev halves kept or improved.)
 NEIGHBOURS = 3
 NEIGHBOURS_SHARE = 0.3
+
+
+def _elsewhere(words: Sequence[str], found: set[str]) -> bool:
+    """Whether a message is about another office or everyday life and names nothing that
+    only ANEF has."""
+    if not found & ELSEWHERE:
+        return False
+    anchored = (bool(found & ANCHORS) or any(w in _SITE_NAMES for w in words)
+                # After OFPRA's decision comes ANEF: there, an account made on a site is
+                # ANEF's (the CAF's own account is not).
+                or (found & ELSEWHERE == {"asylum"}
+                    and any(pair <= found for pair in AFTER_ASYLUM)))
+    return not anchored
 
 
 def _nearest(values: list[float]) -> float:

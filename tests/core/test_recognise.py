@@ -272,6 +272,35 @@ def test_the_arabic_article_and_a_persian_suffix_do_not_hide_a_concept() -> None
 
     lexicon = Lexicon.from_mapping({"prefecture": ["البريفكتور"],
                                     "residence_card": ["کارت اقامت"]})
-    assert lexicon.concepts(*words_of("مافي موعد بالبريفكتور")) == {"prefecture"}
-    assert lexicon.concepts(*words_of("کارت اقامتم ختم شد")) == {"residence_card"}
+    assert lexicon.concepts(words_of("مافي موعد بالبريفكتور")) == {"prefecture"}
+    assert lexicon.concepts(words_of("کارت اقامتم ختم شد")) == {"residence_card"}
     assert "w:حساب" in features("ما بيفتح بالحساب")
+
+
+@pytest.mark.parametrize("text", [
+    # Asylum comes before ANEF: its interview, decision and appeal are not ANEF problems.
+    "l'OFPRA a rejeté ma demande d'asile, je fais quoi ?",
+    "when will OFPRA give me the decision? it's been 5 months",
+    "اوفپرا درخواست پناهندگی مه رد کد",
+    "الاوفبرا رفضت طلب اللجوء تبعي",
+    "مصاحبه اوفپرا ام کی اس؟ هنوز نامه نیامده",
+    # Making an account with the CAF or France Travail is theirs, not ANEF's.
+    "je veux créer un compte sur le site de la CAF",
+    "میخواهم در سایت کاف حساب بسازم",
+    # An entry with an apostrophe matches as written ("prime d'activité" is the CAF's).
+    "j'ai pas reçu la prime d'activité ce mois",
+])
+def test_asylum_and_other_accounts_are_not_anef_problems(model: Recogniser, text: str) -> None:
+    assert model.recognise(text).error == UNKNOWN
+
+
+@pytest.mark.parametrize(("report", "error"), [
+    # A document of OFPRA uploaded to ANEF, an account made after OFPRA's decision: ANEF.
+    ("certificat de l'OFPRA refusé, le site dit format pas bon", "upload_rejected"),
+    ("سند OFPRA ره بار کدم، قبول نکد", "upload_rejected"),
+    ("l'OFPRA m'a donné le statut, mais je n'arrive pas à créer mon compte sur le site",
+     "account_creation_blocked"),
+])
+def test_asylum_papers_on_anef_are_still_reports(model: Recogniser, report: str,
+                                                 error: str) -> None:
+    assert model.recognise(report).error == error
