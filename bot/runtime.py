@@ -24,7 +24,7 @@ from bot.documents.note import NOTE_FILE, NoteKnowledge, load_note_knowledge
 from bot.scheduler import Retention, Scheduler
 from bot.sender import RateLimit, Sender
 from bot.settings import Settings
-from bot.storage.base import Storage
+from bot.storage.base import InFlight, Storage
 from bot.storage.choose import open_storage
 from bot.web.relay import OutboxNotices, WebChatRelay
 
@@ -87,13 +87,13 @@ class Runtime:
                                         inbound_ids_days=settings.retention_days))
         return cls(storage, engine, conversations, sender, scheduler, notes, watchers, relay)
 
-    async def start(self) -> int:
-        """Open the database; return how many messages a crash left uncertain. With several
-        instances on one database, the elected sender recovers them when it is elected
-        (bot/server.py), not every instance at its start."""
+    async def start(self) -> InFlight:
+        """Open the database; return what a crash left being sent (put back, or uncertain).
+        With several instances on one database, the elected sender recovers them when it is
+        elected (bot/server.py), not every instance at its start."""
         await self.storage.open()
         if self.storage.locks_users:
-            return 0
+            return InFlight(0, 0)
         return await self.storage.recover_in_flight()
 
     async def close(self) -> None:

@@ -1,9 +1,12 @@
 """Drains the outbox: claims ready rows, hands each to its channel, records the outcome.
 
-At most once: a row is marked 'sending' (committed) before the channel sees it, and a row left
-'sending' by a crash is never sent again (`recover_in_flight`). Failures that may pass are
-retried with exponential backoff (or the peer's `retry_after`); a user who blocked the
-assistant is marked unreachable and their remaining messages are dropped.
+At most once: a row is marked 'sending' (committed) when claimed, and marked posted (its own
+commit, `Storage.mark_posted`) just before its request to the channel starts. After a crash,
+`recover_in_flight` sends again the rows claimed but never posted (the channel never saw
+them), and never the rows posted: their request may have reached the user, and a double
+message is worse than a rare gap ('uncertain'). Failures that may pass are retried with
+exponential backoff (or the peer's `retry_after`); a user who blocked the assistant is marked
+unreachable and their remaining messages are dropped.
 """
 
 from __future__ import annotations
@@ -132,8 +135,52 @@ class Sender:
             # travel side by side without overtaking each other within a conversation; what
             # went out is recorded in one transaction.
             sent: list[tuple[int, Delivery]] = []
-            await asyncio.gather(*(self._deliver(m, report, sent) for m in claimed))
+            await self._post(claimed, report, sent)
             await self.storage.mark_sent_many(sent, self.clock.now())
+
+    async def _post(self, claimed: list[OutboxMessage], report: SendReport,
+                    sent: list[tuple[int, Delivery]]) -> None:
+        """Each message's slot under its channel's rate first (a chat that must wait is put
+        back for later); then, wave after wave (the messages whose slot has come), the wave is
+        marked posted in one write and its requests start, while the next wave waits for its
+        moment. Marked any earlier, a message a crash caught waiting for its slot would count
+        as possibly delivered and never go; so unthrottled, a batch is one wave, one write."""
+        started = time.monotonic()
+        slots = [(offset, m) for m in claimed
+                 if (offset := await self._slot(m, started)) is not None]
+        requests: list[asyncio.Task[None]] = []
+        try:
+            while slots:
+                pause = started + slots[0][0] - time.monotonic()
+                if pause > 0:
+                    await asyncio.sleep(pause)
+                elapsed = time.monotonic() - started
+                wave = [m for offset, m in slots if offset <= elapsed]
+                slots = [(offset, m) for offset, m in slots if offset > elapsed]
+                ours = await self.storage.mark_posted(wave[0].claim, [m.id for m in wave],
+                                                      self.clock.now())
+                # A message missing from `ours` was put back by a recovery (another instance
+                # was elected meanwhile): it is sent from the queue again, not from here.
+                requests += [asyncio.create_task(self._deliver(m, report, sent))
+                             for m in wave if m.id in ours]
+        finally:
+            await asyncio.gather(*requests)
+
+    async def _slot(self, message: OutboxMessage, started: float) -> float | None:
+        """When, in seconds after `started`, this message may go under its channel's rate
+        limit (the slot is then reserved); None if its chat must wait longer: it is put back
+        for later and the others go on meanwhile."""
+        limiter = self.limiters.get(split_user(message.user)[0])
+        if limiter is None:
+            return 0.0
+        wait = limiter.reserve(split_user(message.user)[1], started)
+        if wait > 0:
+            await self.storage.defer(message.id, self.clock.now() + timedelta(seconds=wait),
+                                     message.claim)
+            ready = started + wait
+            self._soonest = ready if self._soonest is None else min(self._soonest, ready)
+            return None
+        return -wait  # 0: at once; more: the overall rate, the slot ours
 
     def _claim_size(self) -> int:
         """As many rows as the slowest channel's rate lets out within CLAIM_HORIZON (one at
@@ -146,18 +193,8 @@ class Sender:
     async def _deliver(self, message: OutboxMessage, report: SendReport,
                        sent: list[tuple[int, Delivery]]) -> None:
         now = self.clock.now()
-        channel_name, chat = split_user(message.user)
+        channel_name, _ = split_user(message.user)
         channel = self.channels.get(channel_name)
-        limiter = self.limiters.get(channel_name)
-        if limiter is not None:
-            wait = limiter.reserve(chat, time.monotonic())
-            if wait > 0:  # this chat must wait: the others go on meanwhile
-                await self.storage.defer(message.id, now + timedelta(seconds=wait))
-                ready = time.monotonic() + wait
-                self._soonest = ready if self._soonest is None else min(self._soonest, ready)
-                return
-            if wait < 0:  # the overall rate: a short pause, the slot is reserved
-                await asyncio.sleep(-wait)
         try:
             if channel is None:
                 raise PermanentFailure(f"no channel {channel_name!r} configured")
@@ -170,7 +207,7 @@ class Sender:
                 await self.storage.mark_failed(message.id, "the page did not come back")
                 report.failed += 1
             else:  # looked at again in an hour, or at once when the user connects
-                await self.storage.defer(message.id, now + timedelta(hours=1))
+                await self.storage.defer(message.id, now + timedelta(hours=1), message.claim)
         except RecipientBlocked as exc:
             await self.storage.set_reachable(message.user, False)
             await self.storage.mark_failed(message.id, f"blocked: {exc}")
@@ -186,7 +223,8 @@ class Sender:
                 report.failed += 1
                 return
             delay = self.policy.delay(message.attempts, retry_after)
-            await self.storage.mark_retry(message.id, now + timedelta(seconds=delay), str(exc))
+            await self.storage.mark_retry(message.id, now + timedelta(seconds=delay), str(exc),
+                                          message.claim)
             report.retried += 1
         else:
             sent.append((message.id, ref if isinstance(ref, Delivery) else Delivery(ref)))

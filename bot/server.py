@@ -195,10 +195,11 @@ class Server:
 
     async def _lifecycle(self, app: web.Application) -> AsyncIterator[None]:
         answer_sigusr1(asyncio.get_running_loop())
-        uncertain = await self.runtime.start()
-        if uncertain:
-            log.warning("%d messages were being sent when the process stopped; not resent",
-                        uncertain)
+        in_flight = await self.runtime.start()
+        if in_flight.resent or in_flight.uncertain:
+            log.warning("%d messages were being sent when the process stopped: %d never "
+                        "reached the channel and go again, %d may have and are not resent",
+                        sum(in_flight), in_flight.resent, in_flight.uncertain)
         await self._check_organisations()
         if self.runtime.relay is not None:  # every instance sends to the sockets it holds
             self.tasks.append(asyncio.create_task(self.runtime.relay.run(self.stop)))
@@ -233,9 +234,9 @@ class Server:
         scheduler, announces cases and polls Telegram; every instance takes webhooks and web
         chat messages and writes their turns."""
         if self.runtime.storage.locks_users:
-            uncertain = await self.runtime.storage.recover_in_flight()
-            log.info("elected to send, schedule and poll (%d messages left uncertain)",
-                     uncertain)
+            in_flight = await self.runtime.storage.recover_in_flight()
+            log.info("elected to send, schedule and poll (%d messages put back to be sent, "
+                     "%d left uncertain)", in_flight.resent, in_flight.uncertain)
         duties: list[Duty] = [self.runtime.sender.run, self.runtime.scheduler.run,
                               functools.partial(self.announcer.run, live=self.live)]
         if await self._start_telegram():

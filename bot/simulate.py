@@ -162,6 +162,9 @@ async def simulate(lines: Iterable[str], out: TextIO, err: TextIO, settings: Set
     runtime = Runtime.build(settings, clock, {CHANNEL: SimulatorChannel(out, settings.timezone)},
                             database, engine=engine)
     runtime.conversations.on_turn = on_turn
+    kill_after_claims = os.environ.get("RELAIS_SIM_KILL_AFTER_CLAIMS")
+    if kill_after_claims:
+        _die_after_claims(runtime, int(kill_after_claims))
     await runtime.start()
     status = 0
     kill_after_turns = os.environ.get("RELAIS_SIM_KILL_AFTER_TURNS")
@@ -207,6 +210,23 @@ async def simulate(lines: Iterable[str], out: TextIO, err: TextIO, settings: Set
     finally:
         await runtime.close()
     return status
+
+
+def _die_after_claims(runtime: Runtime, claims: int) -> None:
+    """Fault injection for the crash tests: die once the sender's N-th claim of rows is
+    committed, before their requests start (and before they are marked posted)."""
+    claim = runtime.storage.claim_outbox
+    made = 0
+
+    async def claim_then_die(*args: Any, **kwargs: Any) -> Any:
+        nonlocal made
+        rows = await claim(*args, **kwargs)
+        made += bool(rows)
+        if made >= claims:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return rows
+
+    setattr(runtime.storage, "claim_outbox", claim_then_die)  # noqa: B010 (an instance's own)
 
 
 def _stdin_lines() -> Iterable[str]:

@@ -287,7 +287,7 @@ async def runtime(settings: Settings, tmp_path: Path, channel: RecordingChannel
 
 #: Set, these make the simulator kill itself (SIGKILL): only a separate process can run them.
 KILL_SWITCHES = ("RELAIS_SIM_KILL_AFTER_TURNS", "RELAIS_SIM_KILL_AFTER_SENDS",
-                 "RELAIS_SIM_KILL_AFTER_CLOCK")
+                 "RELAIS_SIM_KILL_AFTER_CLOCK", "RELAIS_SIM_KILL_AFTER_CLAIMS")
 
 
 def run_simulate(lines: Iterable[dict[str, Any] | str], *, db: Path | None = None,

@@ -79,6 +79,18 @@ def test_killed_after_writing_a_reply_before_recording_it(tmp_path: Path, sends:
     assert _count(db, "sending") == 0
 
 
+@pytest.mark.parametrize("claims", [1, 9])
+def test_killed_after_claiming_replies_before_posting_them(tmp_path: Path, claims: int) -> None:
+    db = tmp_path / "crash.sqlite3"
+    before = _run_env(db, {"RELAIS_SIM_KILL_AFTER_CLAIMS": str(claims)})
+    assert _count(db, "sending") >= 1  # claimed, never handed to the channel
+    after = run_simulate(_stream(), db=db, now=NOW)
+    assert after.returncode == 0, after.stderr
+    # On restart they go, once each, in their place; none is left uncertain.
+    assert before + after.stdout.splitlines() == list(_reference())
+    assert (_count(db, "sending"), _count(db, "uncertain")) == (0, 0)
+
+
 @pytest.mark.parametrize("kill_after_lines", [3, 17, 33])
 def test_sigkill_at_an_arbitrary_moment(tmp_path: Path, kill_after_lines: int) -> None:
     db = tmp_path / "crash.sqlite3"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from datetime import timedelta
 
@@ -113,11 +114,22 @@ async def test_permanent_failures_and_unknown_channels(storage: SQLiteStorage,
 async def test_a_row_in_flight_at_a_crash_is_not_sent_again(
         storage: SQLiteStorage, channel: RecordingChannel) -> None:
     await _enqueue(storage, "test:a", "maybe delivered", "next")
-    await storage.claim_outbox(NOW, 10)  # the process claimed it, then died
-    assert await storage.recover_in_flight() == 1
+    (row,) = await storage.claim_outbox(NOW, 10)
+    await storage.mark_posted(row.claim, [row.id], NOW)  # its request started, then a crash
+    assert await storage.recover_in_flight() == (0, 1)
     sender = Sender(storage, {"test": channel}, ManualClock(NOW))
     await sender.drain()
     assert [m.text for m in channel.sent] == ["next"]
+
+
+async def test_a_row_claimed_but_not_posted_at_a_crash_is_sent_once(
+        storage: SQLiteStorage, channel: RecordingChannel) -> None:
+    await _enqueue(storage, "test:a", "claimed only", "next")
+    await storage.claim_outbox(NOW, 10)  # the process claimed it, then died
+    assert await storage.recover_in_flight() == (1, 0)
+    sender = Sender(storage, {"test": channel}, ManualClock(NOW))
+    await sender.drain()
+    assert [m.text for m in channel.sent] == ["claimed only", "next"]
 
 
 async def test_rate_limits_space_one_chat_without_holding_others(
@@ -256,3 +268,23 @@ async def test_the_goodbye_after_delete_waits_for_the_page_a_week_then_goes(
     # Nothing about the erased user is left; the other reply still waits.
     assert await _outbox(storage) == [("test:away", "pending")]
     assert channel.sent == []
+
+
+async def test_a_message_waiting_for_its_slot_when_the_sender_dies_goes_again(
+        storage: SQLiteStorage, channel: RecordingChannel) -> None:
+    """Under a rate of 10 a second a claim takes two messages, the second's slot 0.1 s after
+    the first's. Each is marked posted only when its slot comes: stopped in between, the
+    first may have reached the user (uncertain), the second never left and goes again."""
+    limits = {"test": RateLimit(per_second=10, chat_interval=0)}
+    await _enqueue(storage, "test:a", "first")
+    await _enqueue(storage, "test:b", "second")
+    drain = asyncio.create_task(Sender(storage, {"test": channel}, ManualClock(NOW),
+                                       limits=limits).drain())
+    await asyncio.sleep(0.05)  # "first" went at once; "second" waits until 0.1 s
+    assert [m.text for m in channel.sent] == ["first"]
+    drain.cancel()  # the process dies while "second" waits for its slot
+    with contextlib.suppress(asyncio.CancelledError):
+        await drain
+    assert await storage.recover_in_flight() == (1, 1)
+    await Sender(storage, {"test": channel}, ManualClock(NOW), limits=limits).drain()
+    assert [m.text for m in channel.sent] == ["first", "second"]

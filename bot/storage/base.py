@@ -58,6 +58,9 @@ class OutboxMessage:
     #: A document sent with the text (the note about the API): the token of its row in
     #: `documents`, whose facts the sender renders as a PDF (bot/documents/delivery.py).
     document: str = ""
+    #: The claim that took the row (claim_outbox): the sender posts it only while this claim
+    #: still holds it (Storage.mark_posted).
+    claim: int = 0
 
     @staticmethod
     def body(text: str, choices: tuple[Choice, ...], template: str = "",
@@ -69,6 +72,14 @@ class OutboxMessage:
         if document:
             body["document"] = document
         return json.dumps(body, ensure_ascii=False)
+
+
+class InFlight(NamedTuple):
+    """What a recovery found left 'sending' by a crash: rows put back to be sent again, and
+    rows whose request may have gone out, left uncertain."""
+
+    resent: int
+    uncertain: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,19 +242,31 @@ class Storage(Protocol):
         another sender takes (the web chat's, on several instances: bot/web/relay.py);
         `users`: only these people's rows."""
         ...
+    async def mark_posted(self, claim: int, ids: Sequence[int], now: datetime) -> set[int]:
+        """Committed just before the channel's requests for these rows start: which of them
+        `claim` still holds (marked posted: after a crash they may have reached the user).
+        A row missing from the answer was put back by a recovery and is not to be sent."""
+        ...
     async def mark_sent(self, message_id: int, now: datetime, channel_ref: str | None) -> None: ...
     async def mark_sent_many(self, sent: list[tuple[int, Delivery]], now: datetime) -> None:
         """Several (id, delivery) in one transaction: a batch sent side by side."""
         ...
-    async def mark_retry(self, message_id: int, available_at: datetime, error: str) -> None: ...
+    async def mark_retry(self, message_id: int, available_at: datetime, error: str,
+                         claim: int) -> None:
+        """Back to pending at `available_at` after a failure that may pass, if `claim` (the
+        token of the claim that took the row) still holds it."""
+        ...
     async def mark_failed(self, message_id: int, error: str) -> None: ...
     async def release_waiting(self, user: str, now: datetime) -> int: ...
-    async def defer(self, message_id: int, available_at: datetime) -> None:
-        """Back to pending at `available_at`, the attempt not counted (a rate limit)."""
+    async def defer(self, message_id: int, available_at: datetime, claim: int) -> None:
+        """Back to pending at `available_at`, the attempt not counted (a rate limit), if
+        `claim` still holds the row."""
         ...
-    async def recover_in_flight(self) -> int:
-        """After a crash: rows left 'sending' may or may not have reached the user. They are
-        marked 'uncertain' and never sent again (a double message is worse than a rare gap)."""
+    async def recover_in_flight(self) -> InFlight:
+        """After a crash: rows left 'sending' that no request had started for (no `posted_at`)
+        go back to 'pending', in their place in the queue, and are sent again; those whose
+        request may have reached the user are marked 'uncertain' and never sent again (a double
+        message is worse than a rare gap)."""
         ...
     async def set_reachable(self, user: str, reachable: bool) -> None: ...
     async def record_peer_status(self, channel: str, ref: str, status: str, at: datetime,

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.storage.base import Timer
+from bot.storage.base import InFlight, Timer
 from bot.storage.rows import USER_TABLES, iso, when
 
 TIMER_COLUMNS = "id, user_key, name, topic, due_at, payload"
@@ -109,15 +109,22 @@ class OutboxRescheduling(_Store):
     """The sender putting a row back for later: after a failure that may pass, under a rate
     limit, or until a web chat user comes back."""
 
-    async def mark_retry(self, message_id: int, available_at: datetime, error: str) -> None:
+    async def mark_retry(self, message_id: int, available_at: datetime, error: str,
+                         claim: int) -> None:
+        """Back to pending after a failure that may pass, if `claim` still holds the row: one a
+        recovery marked uncertain meanwhile (its text gone) stays so."""
         await self._write("UPDATE outbox SET status = 'pending', available_at = ?, "
-                          "last_error = ? WHERE id = ?", iso(available_at), error[:200],
-                          message_id)
+                          "last_error = ? WHERE id = ? AND claim_token = ? "
+                          "AND status = 'sending'", iso(available_at), error[:200],
+                          message_id, claim)
 
-    async def defer(self, message_id: int, available_at: datetime) -> None:
-        """Back to pending, later, without counting an attempt (a rate limit, not a fault)."""
+    async def defer(self, message_id: int, available_at: datetime, claim: int) -> None:
+        """Back to pending, later, without counting an attempt (a rate limit, not a fault), if
+        `claim` still holds the row: one a recovery put back and another claim took is not
+        touched."""
         await self._write("UPDATE outbox SET status = 'pending', available_at = ?, "
-                          "attempts = attempts - 1 WHERE id = ?", iso(available_at), message_id)
+                          "attempts = attempts - 1 WHERE id = ? AND claim_token = ? "
+                          "AND status = 'sending'", iso(available_at), message_id, claim)
 
     async def release_waiting(self, user: str, now: datetime) -> int:
         """The user is back: their waiting messages are ready now."""
@@ -129,12 +136,26 @@ class OutboxRescheduling(_Store):
 class OutboxReads(_Store):
     """The outbox seen from outside the sender: status, counts, how a row went out."""
 
-    async def recover_in_flight(self) -> int:
-        """At start-up: a row left 'sending' may or may not have reached the user, so it is
-        never sent again. On PostgreSQL with several instances, a row another instance is
-        sending at that moment is marked too; its `mark_sent` then still records it as sent."""
-        return await self._write(
-            "UPDATE outbox SET status = 'uncertain', body = '{}' WHERE status = 'sending'")
+    async def recover_in_flight(self) -> InFlight:
+        """At start-up, or when an instance is elected to send (PostgreSQL): rows a crash left
+        'sending'. One whose request had not started (no `posted_at`: the sender died between
+        claiming it and posting it) goes back to 'pending', where it was in its user's queue
+        (its id), the claim not counted as an attempt. One whose request may have reached the
+        user is never sent again: 'uncertain'.
+
+        On PostgreSQL, other instances may be sending meanwhile (the web chat's relay, or a
+        leader that lost its lock and has not stopped yet). A row of theirs put back here is
+        not posted by them (`mark_posted` finds it no longer theirs); one they posted already
+        is marked uncertain, and their `mark_sent` still records it as sent. The rows put back
+        go first: a row posted between the two statements is then caught by the second, and
+        a row claimed between them (no `posted_at`) is left to its live sender."""
+        resent = await self._write(
+            "UPDATE outbox SET status = 'pending', attempts = attempts - 1 "
+            "WHERE status = 'sending' AND posted_at IS NULL")
+        uncertain = await self._write(
+            "UPDATE outbox SET status = 'uncertain', body = '{}' "
+            "WHERE status = 'sending' AND posted_at IS NOT NULL")
+        return InFlight(resent, uncertain)
 
     async def outbox_status(self, message_id: int) -> str | None:
         rows = await self._all("SELECT status FROM outbox WHERE id = ?", message_id)

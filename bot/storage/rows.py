@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -28,6 +29,12 @@ def iso(moment: datetime) -> str:
 
 def when(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+def claim_token() -> int:
+    """A new claim's token: random, so that two claims (two instances, or one before and one
+    after a recovery) never share one; 62 bits fit both backends' integers."""
+    return secrets.randbits(62)
 
 
 def migrations(dialect: str = "") -> list[tuple[int, str]]:
@@ -55,9 +62,10 @@ def inbound_digest(user: str, message_id: str) -> str:
     return hashlib.sha256(f"{user}\x00{message_id}".encode()).hexdigest()
 
 
-def claimed(row: Any) -> OutboxMessage:
+def claimed(row: Any, claim: int) -> OutboxMessage:
     """An outbox row as the sender claims it: id, user, kind, locale, body, created_at,
-    attempts (before this one), reachable, last_seen_at, second_locale."""
+    attempts (before this one), reachable, last_seen_at, second_locale; `claim`, the token
+    the claim wrote on it."""
     body = json.loads(row[4])
     return OutboxMessage(
         id=row[0], user=row[1], kind=MessageKind(row[2]), locale=row[3], text=body["text"],
@@ -66,4 +74,4 @@ def claimed(row: Any) -> OutboxMessage:
         template=body.get("template", ""), template_params=tuple(body.get("params", ())),
         last_inbound_at=when(row[8]) if row[8] else None,
         second_locale=row[9] if isinstance(row[9], str) else None,
-        document=body.get("document", ""))
+        document=body.get("document", ""), claim=claim)

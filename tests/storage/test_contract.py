@@ -135,7 +135,7 @@ async def test_a_retry_waits_and_holds_back_the_users_later_messages(store: SQLi
         await tx.enqueue(U1, MessageKind.REPLY, "fr", "second", (), T0)
         await tx.enqueue(U2, MessageKind.REPLY, "fr", "other user", (), T0)
     first = (await store.claim_outbox(T0, 1))[0]
-    await store.mark_retry(first.id, T0 + timedelta(seconds=30), "429")
+    await store.mark_retry(first.id, T0 + timedelta(seconds=30), "429", first.claim)
     now = T0 + timedelta(seconds=1)
     assert [m.text for m in await store.claim_outbox(now, 10)] == ["other user"]
     later = await store.claim_outbox(T0 + timedelta(seconds=31), 10)
@@ -157,7 +157,55 @@ async def test_rows_in_flight_at_a_crash_become_uncertain(store: SQLiteStorage) 
     async with store.transaction() as tx:
         await tx.enqueue(U1, MessageKind.REPLY, "fr", "a", (), T0)
     (claimed,) = await store.claim_outbox(T0, 10)
-    assert await store.recover_in_flight() == 1
+    assert await store.mark_posted(claimed.claim, [claimed.id], T0) == {claimed.id}
+    assert await store.recover_in_flight() == (0, 1)  # its request may have reached the user
+    assert await store.outbox_status(claimed.id) == "uncertain"
+    assert await store.claim_outbox(T0, 10) == []
+
+
+async def test_rows_claimed_but_never_posted_are_sent_again_in_order(store: SQLiteStorage
+                                                                     ) -> None:
+    async with store.transaction() as tx:
+        for text in ("a1", "a2"):
+            await tx.enqueue(U1, MessageKind.REPLY, "fr", text, (), T0)
+        await tx.enqueue(U2, MessageKind.REPLY, "fr", "b1", (), T0)
+    _, b1 = await store.claim_outbox(T0, 10)
+    assert await store.mark_posted(b1.claim, [b1.id], T0) == {b1.id}
+    # The sender died there: a1 never reached the channel, b1 may have.
+    assert await store.recover_in_flight() == (1, 1)
+    assert await store.outbox_status(b1.id) == "uncertain"
+    # a1 goes again, before a2, and the lost claim is not counted as an attempt.
+    again = await store.claim_outbox(T0, 10)
+    assert [(m.text, m.attempts) for m in again] == [("a1", 1)]
+    assert await store.claim_outbox(T0, 10) == []  # a2 still waits behind it
+
+
+async def test_a_claim_a_recovery_took_back_is_not_posted(store: SQLiteStorage) -> None:
+    """Another instance, elected meanwhile, recovered the row: the first claim may not post
+    it, even once a new claim holds it; nor put it back for later."""
+    async with store.transaction() as tx:
+        await tx.enqueue(U1, MessageKind.REPLY, "fr", "a", (), T0)
+    (old,) = await store.claim_outbox(T0, 10)
+    assert await store.recover_in_flight() == (1, 0)
+    assert await store.mark_posted(old.claim, [old.id], T0) == set()
+    (new,) = await store.claim_outbox(T0, 10)
+    assert new.id == old.id
+    assert new.claim != old.claim
+    assert await store.mark_posted(old.claim, [old.id], T0) == set()
+    await store.defer(old.id, T0 + timedelta(hours=1), old.claim)
+    await store.mark_retry(old.id, T0 + timedelta(hours=1), "late", old.claim)
+    assert await store.outbox_status(new.id) == "sending"
+    assert await store.mark_posted(new.claim, [new.id], T0) == {new.id}
+
+
+async def test_a_retry_does_not_revive_a_row_a_recovery_left_uncertain(store: SQLiteStorage
+                                                                       ) -> None:
+    async with store.transaction() as tx:
+        await tx.enqueue(U1, MessageKind.REPLY, "fr", "a", (), T0)
+    (claimed,) = await store.claim_outbox(T0, 10)
+    await store.mark_posted(claimed.claim, [claimed.id], T0)
+    await store.recover_in_flight()  # another instance elected while the request was out
+    await store.mark_retry(claimed.id, T0, "502", claimed.claim)
     assert await store.outbox_status(claimed.id) == "uncertain"
     assert await store.claim_outbox(T0, 10) == []
 

@@ -11,7 +11,7 @@ from bot.core.model import Choice, MessageKind
 from bot.storage.base import PEER_STATUSES, Delivery, OutboxMessage
 from bot.storage.portable import OutboxReads, OutboxRescheduling
 from bot.storage.postgres.connection import Connection, TransactionBase
-from bot.storage.rows import claimed, iso
+from bot.storage.rows import claim_token, claimed, iso
 from bot.user_keys import channel_of, channel_prefix, notice_key
 
 _FORGET_IF_ERASED = ("DELETE FROM outbox WHERE id = %s AND NOT EXISTS "
@@ -52,11 +52,24 @@ class OutboxStore(Connection, OutboxReads, OutboxRescheduling):
                 "  AND e.id < o.id AND e.status IN ('pending', 'sending')) "
                 "ORDER BY o.id LIMIT %(limit)s FOR UPDATE OF o SKIP LOCKED", params)
             rows = list(await cursor.fetchall())
+            token = claim_token()
             if rows:
                 await conn.execute("UPDATE outbox SET status = 'sending', "
-                                   "attempts = attempts + 1 WHERE id = ANY(%s)",
-                                   ([r[0] for r in rows],))
-        return [claimed(row) for row in rows]
+                                   "attempts = attempts + 1, claim_token = %s, posted_at = NULL "
+                                   "WHERE id = ANY(%s)", (token, [r[0] for r in rows]))
+        return [claimed(row, token) for row in rows]
+
+    async def mark_posted(self, claim: int, ids: Sequence[int], now: datetime) -> set[int]:
+        if not ids:
+            return set()
+        # One statement, committed on its own: a recovery on another instance that put a row
+        # back to 'pending' waits for it or wins over it, row by row (the row's lock), never
+        # both; a later claim of the row wrote another token.
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(
+                "UPDATE outbox SET posted_at = %s WHERE id = ANY(%s) AND claim_token = %s "
+                "AND status = 'sending' RETURNING id", (iso(now), list(ids), claim))
+            return {int(row[0]) for row in await cursor.fetchall()}
 
     async def mark_sent(self, message_id: int, now: datetime, channel_ref: str | None) -> None:
         await self.mark_sent_many([(message_id, Delivery(channel_ref))], now)

@@ -12,7 +12,7 @@ from typing import Any
 from bot.core.model import Choice, MessageKind
 from bot.storage.base import PEER_STATUSES, Delivery, OutboxMessage
 from bot.storage.portable import OutboxReads, OutboxRescheduling
-from bot.storage.rows import claimed, iso
+from bot.storage.rows import claim_token, claimed, iso
 from bot.storage.sqlite.connection import Connection, TransactionBase, all_or_nothing
 from bot.user_keys import channel_prefix
 
@@ -75,11 +75,28 @@ class OutboxStore(Connection, OutboxReads, OutboxRescheduling):
                 "  AND e.id < o.id AND e.status IN ('pending', 'sending')) "
                 "ORDER BY o.id LIMIT ?", (*params, limit)).fetchall()
             conn.executemany(
-                "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
-                [(row[0],) for row in rows])
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, "
+                "claim_token = ?, posted_at = NULL WHERE id = ?",
+                [(token, row[0]) for row in rows])
             return rows
 
-        return [claimed(row) for row in await self._atomic(claim)]
+        token = claim_token()
+        return [claimed(row, token) for row in await self._atomic(claim)]
+
+    async def mark_posted(self, claim: int, ids: Sequence[int], now: datetime) -> set[int]:
+        if not ids:
+            return set()
+
+        def mark(conn: sqlite3.Connection) -> set[int]:
+            # Flushed to the disk (synchronous as configured, FULL by default): lost to a power
+            # cut, the mark would let the restart send again a message that went out.
+            rows = conn.execute(
+                "UPDATE outbox SET posted_at = ? WHERE id IN (SELECT value FROM json_each(?)) "
+                "AND claim_token = ? AND status = 'sending' RETURNING id",
+                (iso(now), json.dumps(list(ids)), claim)).fetchall()
+            return {int(row[0]) for row in rows}
+
+        return await self._atomic(mark)
 
     async def mark_sent(self, message_id: int, now: datetime, channel_ref: str | None) -> None:
         # The text is not kept once delivered: the transcript has it, with consent only.
