@@ -19,6 +19,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.storage.base import Delivery
 from bot.storage.postgres import PostgresStorage
+from bot.storage.postgres.connection import LEADER_KEEPALIVES, leader_options
 from bot.storage.rows import migrations
 from tests.conftest import NOW, RecordingChannel
 from tests.postgres_server import PostgresServer
@@ -293,3 +294,29 @@ async def test_a_commit_names_the_web_chat_people_it_wrote_to_and_nothing_more(
         await notices.aclose()
         await writer.close()
         await listener.close()
+
+
+def test_the_leaders_keepalives_are_added_to_the_operators_options() -> None:
+    given = "postgresql://relais@db/relais?options=-c%20search_path%3Drelais"
+    assert leader_options(given, {}) == f"-c search_path=relais {LEADER_KEEPALIVES}"
+    bare = "postgresql://relais@db/relais"
+    # Without options in the URL, libpq reads PGOPTIONS; the URL's win over it.
+    assert leader_options(bare, {"PGOPTIONS": "-c work_mem=8MB"}) == (
+        f"-c work_mem=8MB {LEADER_KEEPALIVES}")
+    assert leader_options(given, {"PGOPTIONS": "-c work_mem=8MB"}) == (
+        f"-c search_path=relais {LEADER_KEEPALIVES}")
+    assert leader_options(bare, {}) == LEADER_KEEPALIVES
+
+
+async def test_the_leaders_session_keeps_the_options_of_the_database_url(url: str) -> None:
+    store = PostgresStorage(f"{url}?options=-c%20statement_timeout%3D4321")
+    await store.open()
+    try:
+        assert await store.lead()
+        assert store._leader is not None
+        cursor = await store._leader.execute(
+            "SELECT current_setting('statement_timeout'), source FROM pg_settings "
+            "WHERE name = 'tcp_keepalives_idle'")
+        assert await cursor.fetchone() == ("4321ms", "client")
+    finally:
+        await store.close()

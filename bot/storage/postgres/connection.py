@@ -15,13 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
 import psycopg
 from psycopg import AsyncConnection
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
 from bot.core.model import Session
@@ -43,6 +45,17 @@ NOTICES = "relais_outbox"
 
 log = logging.getLogger(__name__)
 _PLACEHOLDER = re.compile(r"\?")
+
+
+def leader_options(url: str, environ: Mapping[str, str]) -> str:
+    """The libpq `options` of the leader's lock session: the ones the operator gave (in
+    DATABASE_URL, or else in PGOPTIONS, as libpq reads them), then LEADER_KEEPALIVES. Passed
+    on their own, the keepalives would replace the operator's (a search_path, a role's
+    settings), which the other sessions keep."""
+    given = conninfo_to_dict(url).get("options")
+    if given is None:
+        given = environ.get("PGOPTIONS", "")
+    return f"{given} {LEADER_KEEPALIVES}".strip()
 
 
 def dialect(sql: str) -> str:
@@ -174,8 +187,8 @@ class Connection:
             if self._candidate is None or self._candidate.closed:
                 # The client side's keepalives (libpq's parameters) as the server side's.
                 self._candidate = await AsyncConnection.connect(
-                    self.url, autocommit=True, options=LEADER_KEEPALIVES, keepalives=1,
-                    keepalives_idle=10, keepalives_interval=5, keepalives_count=3)
+                    self.url, autocommit=True, options=leader_options(self.url, os.environ),
+                    keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3)
             cursor = await self._candidate.execute("SELECT pg_try_advisory_lock(%s)",
                                                    (LEADER_LOCK,))
             row = await cursor.fetchone()
