@@ -50,6 +50,8 @@ from bot.web.documents import DocumentDownloads
 if TYPE_CHECKING:
     from aiogram import Bot, Dispatcher
 
+    from bot.channels.telegram import TelegramPolling
+
 log = logging.getLogger(__name__)
 TELEGRAM = "telegram"  # bot.channels.telegram.NAME, without importing aiogram
 WEBHOOK_PATH = "/telegram/webhook"
@@ -80,6 +82,7 @@ class Server:
         self.channels: dict[str, Channel] = {}
         self.bot: Bot | None = None
         self.dispatcher: Dispatcher | None = None
+        self.polling: TelegramPolling | None = None
         self.webchat = WebChatChannel()
         self.channels[WEB] = self.webchat
         if settings.telegram_bot_token:
@@ -100,9 +103,10 @@ class Server:
                                       settings.whatsapp_chat_interval)}
         self.runtime = Runtime.build(settings, self.clock, self.channels, limits=limits)
         if self.bot is not None:
-            from bot.channels.telegram import TelegramInbound
+            from bot.channels.telegram import TelegramInbound, TelegramPolling
 
             self.dispatcher = TelegramInbound(self.bot, self.handle_update).dispatcher()
+            self.polling = TelegramPolling(self.bot, self.dispatcher)
         self.whatsapp: WhatsAppWebhook | None = None
         if self.graph is not None:
             self.whatsapp = WhatsAppWebhook(
@@ -132,8 +136,9 @@ class Server:
 
     async def handle_update(self, inbound: Inbound) -> None:
         """A Telegram update. A failed turn raises, so that a webhook call is answered 500
-        and Telegram sends the update again (polling moves past it, as it always did); the
-        error is logged here, without the message's content."""
+        and Telegram sends the update again (polling fetches it again, a few times at most:
+        bot.channels.telegram.TelegramPolling); the error is logged here, without the
+        message's content."""
         try:
             await self.runtime.conversations.handle(inbound, self.clock.now())
         except Exception:
@@ -239,8 +244,8 @@ class Server:
                      "%d left uncertain)", in_flight.resent, in_flight.uncertain)
         duties: list[Duty] = [self.runtime.sender.run, self.runtime.scheduler.run,
                               functools.partial(self.announcer.run, live=self.live)]
-        if await self._start_telegram():
-            duties.append(self._poll)
+        if await self._start_telegram() and self.polling is not None:
+            duties.append(self.polling.run)
         return duties
 
     def _today(self) -> date:
@@ -281,24 +286,6 @@ class Server:
             await self.bot.delete_webhook(drop_pending_updates=False)
             return True
         return False
-
-    async def _poll(self, ending: asyncio.Event) -> None:
-        """Telegram's long polling, until leading ends."""
-        assert self.bot is not None
-        assert self.dispatcher is not None
-        polling = asyncio.create_task(self.dispatcher.start_polling(
-            self.bot, handle_signals=False, close_bot_session=False, polling_timeout=10))
-        ended = asyncio.create_task(ending.wait())
-        await asyncio.wait([polling, ended], return_when=asyncio.FIRST_COMPLETED)
-        ended.cancel()
-        if not polling.done():
-            try:
-                await self.dispatcher.stop_polling()
-            except RuntimeError:  # polling had not started yet
-                polling.cancel()
-        (outcome,) = await asyncio.gather(polling, return_exceptions=True)
-        if isinstance(outcome, Exception):
-            raise outcome
 
 
 def _templates(settings: Settings) -> TemplateBook:

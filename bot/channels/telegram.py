@@ -13,9 +13,12 @@ used: the engine owns the conversation; aiogram parses updates and speaks the Bo
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -205,7 +208,10 @@ class TelegramInbound:
                                   payload=_language(message)))
 
     async def on_tap(self, query: CallbackQuery) -> None:
-        await query.answer()  # stops the spinner on the user's button at once
+        # Stops the spinner on the user's button at once. Only a courtesy: a tap fetched again
+        # (its turn failed, or stored before a crash) is answered late, which Telegram refuses.
+        with contextlib.suppress(TelegramBadRequest, TelegramNetworkError, TelegramServerError):
+            await query.answer()
         if query.message is None or query.data is None:
             return
         await self.handle(Inbound.choice_tap(_user(query.message.chat.id), f"c{query.id}",
@@ -231,6 +237,133 @@ class TelegramInbound:
     async def on_other(self, message: Message) -> None:
         await self.handle(Inbound(user=_user(message.chat.id), message_id=f"m{message.message_id}",
                                   kind=InboundKind.MEDIA, media=_media_kind(message)))
+
+
+#: Seconds Telegram holds a getUpdates call open while nothing arrives (long polling).
+POLL_TIMEOUT = 10
+#: An update whose turn failed is fetched and handled again, this many times in all at most;
+#: then it is skipped (logged and counted), so that one update that always fails (a poison
+#: message) does not hold its chat for ever.
+UPDATE_TRIES = 5
+#: Seconds before fetching again after a failure (a turn, or the fetch itself), doubled each
+#: time up to BACKOFF_MAX; back to the start after a fetch whose updates all went through.
+BACKOFF = 1.0
+BACKOFF_MAX = 30.0
+
+
+class TelegramPolling:
+    """Polling mode: `getUpdates`, run by the elected instance only (bot/server.py).
+
+    Telegram forgets the updates below the offset of the next call, so the offset moves past
+    an update only once its turn is stored, or once it failed UPDATE_TRIES times. The updates
+    of one fetch are handled chat by chat side by side, each chat's in their order; a chat
+    stops at its first failed update, and the next fetch starts at the earliest failed one:
+    it and every later update come again (those already stored are recognised by their
+    message id and answered once), after a pause that grows while failures go on.
+    """
+
+    def __init__(self, bot: Bot, dispatcher: Dispatcher, timeout: int = POLL_TIMEOUT,
+                 tries: int = UPDATE_TRIES, backoff: float = BACKOFF) -> None:
+        self.bot = bot
+        self.dispatcher = dispatcher
+        self.timeout = timeout
+        self.tries = tries
+        self.backoff = backoff
+        self.skipped = 0  # updates given up since the start
+        self._failures: dict[int, int] = {}  # update id -> failed tries so far
+
+    async def run(self, stop: asyncio.Event) -> None:
+        offset: int | None = None
+        pause = self.backoff
+        allowed = self.dispatcher.resolve_used_update_types()
+        while not stop.is_set():
+            try:
+                updates = await self._fetch(offset, allowed, stop)
+            except Exception as exc:  # the Bot API unreachable, or answering an error
+                log.warning("could not fetch Telegram updates (%s); again in %.0f s",
+                            type(exc).__name__, pause)
+                await _pause(stop, pause)
+                pause = min(pause * 2, BACKOFF_MAX)
+                continue
+            if updates is None:  # stopped
+                return
+            if not updates:
+                continue
+            again = await self.handle(updates)
+            if again is None:
+                offset = updates[-1].update_id + 1
+                pause = self.backoff
+            else:
+                offset = again
+                await _pause(stop, pause)
+                pause = min(pause * 2, BACKOFF_MAX)
+
+    async def _fetch(self, offset: int | None, allowed: list[str], stop: asyncio.Event
+                     ) -> list[Update] | None:
+        """The next updates from `offset`, or None if `stop` came first (the call is then
+        dropped: what it would have brought is fetched again by the next leader)."""
+        fetch = asyncio.ensure_future(self.bot.get_updates(
+            offset=offset, timeout=self.timeout, allowed_updates=allowed,
+            request_timeout=int(self.bot.session.timeout + self.timeout)))
+        stopper = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({fetch, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if not fetch.done():
+            fetch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await fetch
+            return None
+        return fetch.result()
+
+    async def handle(self, updates: Sequence[Update]) -> int | None:
+        """Handle one fetch; the id of the earliest update to fetch again, or None."""
+        chats: dict[tuple[str, int], list[Update]] = defaultdict(list)
+        for update in updates:
+            chats[_chat_of(update)].append(update)
+        stuck = [found for found in await asyncio.gather(*(self._chat(one) for one in
+                                                           chats.values()))
+                 if found is not None]
+        return min(stuck) if stuck else None
+
+    async def _chat(self, updates: list[Update]) -> int | None:
+        for update in updates:
+            if not await self._feed(update):
+                return update.update_id
+        return None
+
+    async def _feed(self, update: Update) -> bool:
+        """Whether the offset may move past this update: its turn is stored, or it failed
+        too often. The failure itself was logged where the turn ran, without the message."""
+        try:
+            await self.dispatcher.feed_update(self.bot, update)
+        except Exception:
+            tries = self._failures.get(update.update_id, 0) + 1
+            if tries < self.tries:
+                self._failures[update.update_id] = tries
+                return False
+            self._failures.pop(update.update_id, None)
+            self.skipped += 1
+            log.error("a Telegram update failed %d times and is skipped (update %d; %d "
+                      "skipped since the start)", tries, update.update_id, self.skipped)
+            return True
+        self._failures.pop(update.update_id, None)
+        return True
+
+
+def _chat_of(update: Update) -> tuple[str, int]:
+    """The chat an update belongs to (its order is kept within it); an update of another
+    kind is a group of its own."""
+    if update.message is not None:
+        return "chat", update.message.chat.id
+    query = update.callback_query
+    if query is not None:
+        return "chat", query.message.chat.id if query.message is not None else query.from_user.id
+    return "update", update.update_id
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
 
 
 def _language(message: Message) -> MappingProxyType[str, str]:

@@ -4,7 +4,9 @@ polling and in webhook mode, through the real server, storage, outbox and sender
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,11 +20,13 @@ from bot.channels.base import PermanentFailure, RecipientBlocked, TemporaryFailu
 from bot.channels.telegram import (
     BUTTON_TEXT,
     TelegramChannel,
+    TelegramInbound,
+    TelegramPolling,
     bot_api_failure,
     button_text,
     make_bot,
 )
-from bot.core.model import MessageKind
+from bot.core.model import Inbound, MessageKind
 from bot.server import WEBHOOK_PATH, Server
 from bot.settings import Settings
 from bot.storage.base import OutboxMessage
@@ -258,3 +262,80 @@ async def test_a_page_that_is_not_the_bot_api_is_tried_again_later(tmp_path: Pat
     finally:
         await bot.session.close()
         await server.close()
+
+
+class FlakyTurns:
+    """The turns as the poller sees them: each new message id is stored once; a message
+    whose text is in `failing` fails that many times first (the database away, say)."""
+
+    def __init__(self, failing: dict[str, int]) -> None:
+        self.failing = dict(failing)
+        self.tries: Counter[str] = Counter()
+        self.stored: list[tuple[str, str]] = []  # (user, text), in the order stored
+        self._seen: set[tuple[str, str]] = set()
+
+    async def __call__(self, inbound: Inbound) -> None:
+        self.tries[inbound.text] += 1
+        if self.failing.get(inbound.text, 0) > 0:
+            self.failing[inbound.text] -= 1
+            raise RuntimeError("the turn was not stored")
+        if (inbound.user, inbound.message_id) not in self._seen:  # as the inbound ids do
+            self._seen.add((inbound.user, inbound.message_id))
+            self.stored.append((inbound.user, inbound.text))
+
+
+async def _poll(fake: tuple[FakeBotAPI, TestServer], turns: FlakyTurns, tries: int,
+                stored: int) -> TelegramPolling:
+    """Polls the fake with these turns until `stored` messages are stored and every update
+    is confirmed (Telegram forgets it); the poller, stopped."""
+    api, server = fake
+    bot = make_bot(api.token, str(server.make_url("")).rstrip("/"))
+    polling = TelegramPolling(bot, TelegramInbound(bot, turns).dispatcher(), timeout=1,
+                              tries=tries, backoff=0.01)
+    stop = asyncio.Event()
+    task = asyncio.create_task(polling.run(stop))
+    try:
+        async with asyncio.timeout(20):
+            while True:
+                if len(turns.stored) >= stored and not api.pending:
+                    break
+                await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await task
+        await bot.session.close()
+    return polling
+
+
+async def test_polling_fetches_again_an_update_whose_turn_failed(
+        fake: tuple[FakeBotAPI, TestServer]) -> None:
+    api, _ = fake
+    api.text(CHAT, "one")
+    api.text(CHAT, "two")
+    api.text(CHAT + 1, "other")
+    turns = FlakyTurns({"one": 2})
+    polling = await _poll(fake, turns, tries=5, stored=3)
+    # "one" came three times and was stored at the third, before "two" came at all. The other
+    # chat's update, later than "one", came with it each time, and was stored once.
+    assert turns.tries == Counter({"one": 3, "two": 1, "other": 3})
+    assert sorted(turns.stored) == [(f"telegram:{CHAT}", "one"), (f"telegram:{CHAT}", "two"),
+                                    (f"telegram:{CHAT + 1}", "other")]
+    mine = [text for user, text in turns.stored if user == f"telegram:{CHAT}"]
+    assert mine == ["one", "two"]
+    assert polling.skipped == 0
+
+
+async def test_polling_skips_an_update_that_always_fails_and_says_so_without_its_text(
+        fake: tuple[FakeBotAPI, TestServer], caplog: pytest.LogCaptureFixture) -> None:
+    api, _ = fake
+    api.text(CHAT, "poison")
+    api.text(CHAT, "after")
+    turns = FlakyTurns({"poison": 99})
+    with caplog.at_level(logging.INFO):
+        polling = await _poll(fake, turns, tries=3, stored=1)
+    assert turns.tries["poison"] == 3  # then given up: the chat goes on
+    assert turns.stored == [(f"telegram:{CHAT}", "after")]
+    assert polling.skipped == 1
+    assert "failed 3 times and is skipped" in caplog.text
+    assert "poison" not in caplog.text
+    assert str(CHAT) not in caplog.text
