@@ -12,11 +12,13 @@ unreachable and their remaining messages are dropped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 from bot.channels.base import (
     Channel,
@@ -43,6 +45,14 @@ CLAIM_HORIZON = 0.2
 #: is dropped: a page closed for a week is unlikely to reopen, and nothing about the person
 #: should wait on the server for ever.
 FAREWELL_WAIT = timedelta(days=7)
+
+
+@runtime_checkable
+class SenderWakes(Protocol):
+    """A storage shared by several instances, which tells the elected sender of messages
+    the others committed for it."""
+
+    def sender_wakes(self) -> AsyncIterator[None]: ...
 
 
 @dataclass(frozen=True)
@@ -122,11 +132,28 @@ class Sender:
         """Called when a turn committed new messages."""
         self._wake.set()
 
-    async def drain(self, users: Sequence[str] | None = None) -> SendReport:
-        """Send everything that is ready now (only these `users`' messages, if given);
-        return what happened."""
+    async def follow(self, wakes: AsyncIterator[None], stop: asyncio.Event) -> None:
+        """Wake at each item of `wakes` (another instance committed messages for this
+        sender: SenderWakes), until `stop`."""
+        async def listen() -> None:
+            async for _ in wakes:
+                self.wake()
+
+        listening = asyncio.create_task(listen())
+        try:
+            await stop.wait()
+        finally:
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listening
+
+    async def drain(self, users: Sequence[str] | None = None,
+                    stop: asyncio.Event | None = None) -> SendReport:
+        """Send everything that is ready now (only these `users`' messages, if given), or
+        until `stop` is set (between two batches: leading ends, or the server stops); return
+        what happened."""
         report = SendReport()
-        while True:
+        while stop is None or not stop.is_set():
             claimed = await self.storage.claim_outbox(self.clock.now(), self._claim_size(),
                                                       leave=self.leave, users=users)
             if not claimed:
@@ -137,6 +164,7 @@ class Sender:
             sent: list[tuple[int, Delivery]] = []
             await self._post(claimed, report, sent)
             await self.storage.mark_sent_many(sent, self.clock.now())
+        return report
 
     async def _post(self, claimed: list[OutboxMessage], report: SendReport,
                     sent: list[tuple[int, Delivery]]) -> None:
@@ -257,7 +285,7 @@ class Sender:
             if self._soonest is not None and self._soonest <= time.monotonic():
                 self._soonest = None
             try:
-                await self.drain()
+                await self.drain(stop=stop)
             except Exception:  # keep the loop alive; the row stays in the outbox
                 log.exception("sender loop error")
             # A turn's second message, held a moment by the per-chat limit, goes as soon as

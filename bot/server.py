@@ -41,7 +41,7 @@ from bot.inbox.mail import Mailer, SMTPSettings
 from bot.leadership import Duty, Leadership
 from bot.observatory.config import observatory_of
 from bot.runtime import Runtime
-from bot.sender import RateLimit
+from bot.sender import RateLimit, SenderWakes
 from bot.settings import Settings, SettingsError
 from bot.stacks import answer_sigusr1
 from bot.storage.cases import CaseStore
@@ -246,6 +246,9 @@ class Server:
                               functools.partial(self.announcer.run, live=self.live)]
         if await self._start_telegram() and self.polling is not None:
             duties.append(self.polling.run)
+        if isinstance(self.runtime.storage, SenderWakes):  # others' turns wake the sender
+            duties.append(functools.partial(self.runtime.sender.follow,
+                                            self.runtime.storage.sender_wakes()))
         return duties
 
     def _today(self) -> date:

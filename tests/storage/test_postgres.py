@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from bot.clock import ManualClock
 from bot.core.model import Inbound, MessageKind, Session
 from bot.db_cli import copy
 from bot.runtime import Runtime
+from bot.sender import SenderWakes
 from bot.settings import Settings
 from bot.storage.base import Delivery
 from bot.storage.postgres import PostgresStorage
@@ -320,3 +322,37 @@ async def test_the_leaders_session_keeps_the_options_of_the_database_url(url: st
         assert await cursor.fetchone() == ("4321ms", "client")
     finally:
         await store.close()
+
+
+async def test_a_turn_on_another_instance_wakes_the_leaders_sender(
+        settings: Settings, url: str) -> None:
+    """The instance that does not lead says at commit that it wrote messages to send; the
+    leader's sender, which would otherwise look again only after its idle wait (30 s here),
+    sends them at once."""
+    sent = RecordingChannel()
+    leader = Runtime.build(settings, ManualClock(NOW), {"test": sent}, url)
+    other = Runtime.build(settings, ManualClock(NOW), {"test": RecordingChannel()}, url)
+    await leader.start()
+    await other.start()
+    assert await leader.storage.lead()
+    assert not await other.storage.lead()
+    assert isinstance(leader.storage, SenderWakes)
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(leader.sender.run(stop, idle_seconds=30)),
+             asyncio.create_task(leader.sender.follow(leader.storage.sender_wakes(), stop))]
+    try:
+        await asyncio.sleep(0.5)  # the first look found nothing; the next is in 30 s
+        started = time.monotonic()
+        await other.conversations.handle(Inbound.text_message("test:a", "1", "/start"), NOW)
+        async with asyncio.timeout(5):
+            while True:
+                if sent.sent:
+                    break
+                await asyncio.sleep(0.01)
+        assert time.monotonic() - started < 5
+        assert {m.user for m in sent.sent} == {"test:a"}
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+        await other.close()
+        await leader.close()

@@ -42,6 +42,10 @@ LEADER_KEEPALIVES = ("-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 "
 #: The notification channel on which a committed transaction names the people who got
 #: messages on a live channel (bot/web/relay.py), by their notice keys: never a text.
 NOTICES = "relais_outbox"
+#: The notification channel on which an instance that does not lead says, as it commits,
+#: that it wrote messages the elected sender delivers (Telegram, WhatsApp): the leader's
+#: sender wakes at once rather than at its next idle look. No payload.
+SENDS = "relais_send"
 
 log = logging.getLogger(__name__)
 _PLACEHOLDER = re.compile(r"\?")
@@ -74,6 +78,9 @@ class TransactionBase:
         #: chat): a message for one of their people is announced at commit (`announce`).
         self.live = live
         self.announce: set[str] = set()
+        #: Whether this transaction wrote messages for the elected sender (not for a live
+        #: channel): an instance that does not lead wakes the leader's at commit.
+        self.for_sender = False
         self.saved: dict[str, Session] = {}
         self.erased: set[str] = set()
         self._staged = 0  # the reminders staged and not enqueued yet (reminders.py)
@@ -241,24 +248,40 @@ class Connection:
         async with self.pool.connection() as conn, conn.transaction():
             tx = self.transaction_class(conn, self.default_org, self.live)
             yield tx
-            if tx.announce:  # delivered to the listeners when, and only if, this commits
+            # Delivered to the listeners when, and only if, this commits. The leader's own
+            # turns wake its sender in the process (Runtime's `committed`).
+            if tx.announce:
                 await conn.execute("SELECT pg_notify(%s, n) FROM unnest(%s::text[]) AS n",
                                    (NOTICES, sorted(tx.announce)))
+            if tx.for_sender and self._leader is None:
+                await conn.execute("SELECT pg_notify(%s, '')", (SENDS,))
 
     async def outbox_notices(self) -> AsyncGenerator[str, None]:
         """The notices of every instance's committed messages for live channels' people
         (their notice keys, or EVERYONE), on a connection of their own; reconnects when it is
         lost, and then says EVERYONE, since a notice sent meanwhile was missed."""
+        async for notice in self._listen(NOTICES, "new messages"):
+            yield EVERYONE if notice is None else notice
+
+    async def sender_wakes(self) -> AsyncGenerator[None, None]:
+        """One item each time another instance committed messages for the elected sender
+        (SENDS), on a connection of their own; one also at each (re)connection, since a notice
+        sent meanwhile was missed."""
+        async for _ in self._listen(SENDS, "messages to send"):
+            yield None
+
+    async def _listen(self, channel: str, what: str) -> AsyncGenerator[str | None, None]:
+        """The payloads of `channel`'s notifications, None first at each (re)connection."""
         while True:
             try:
                 conn = await AsyncConnection.connect(self.url, autocommit=True)
                 async with conn:
-                    await conn.execute(f"LISTEN {NOTICES}")
-                    yield EVERYONE
+                    await conn.execute(f"LISTEN {channel}")
+                    yield None
                     async for notice in conn.notifies():
                         yield notice.payload
             except psycopg.OperationalError:
-                log.warning("lost the connection that listens for new messages; again in 1 s")
+                log.warning("lost the connection that listens for %s; again in 1 s", what)
                 await asyncio.sleep(1)
 
     async def _all(self, sql: str, *args: Any) -> list[Any]:

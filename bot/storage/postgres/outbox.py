@@ -25,6 +25,8 @@ class OutboxWrites(TransactionBase):
         body = OutboxMessage.body(text, choices, template, template_params, document)
         if channel_of(user) in self.live:
             self.announce.add(notice_key(user))
+        else:
+            self.for_sender = True
         await self.pg("INSERT INTO outbox (user_key, kind, locale, body, created_at, "
                       "available_at) VALUES (%s, %s, %s, %s, %s, %s)",
                       user, str(kind), locale, body, iso(now), iso(now))
