@@ -304,3 +304,21 @@ def test_asylum_and_other_accounts_are_not_anef_problems(model: Recogniser, text
 def test_asylum_papers_on_anef_are_still_reports(model: Recogniser, report: str,
                                                  error: str) -> None:
     assert model.recognise(report).error == error
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    # A long story: the six months of the last API are context, not a shorter API.
+    ("سلام ورور، د اقامې کارت مې ختم شو او د تمدید غوښتنه مې انلاین وکړه. یو API یې راکړ چې "
+     "شپږ میاشتې اعتبار یې درلود، اوس هغه هم ختم شو او په سایټ کې هیڅ نوی شی نشته",
+     "api_expired_not_renewed"),
+    # "Does not accept" as Dari says it (قبول نداره).
+    ("سلام، مه در یک رستورانت کار پیدا کدم، ولی مدیر رستورانت میگه که API ره قبول نداره و "
+     "کارت اقامت میخایه", "api_refused_by_third_party"),
+    # A pharmacy, a night: health, not an API nowhere to be found.
+    ("داروخانه کجاست که شب باز باشه؟", UNKNOWN),
+    ("درملتون چیرته دی چې د شپې خلاص وي؟", UNKNOWN),
+    # Solved, romanised: thanks, not a report.
+    ("salam, moshkel hal shod, API jadidam amad, tashakor ziad", UNKNOWN),
+])
+def test_stories_and_everyday_words(model: Recogniser, text: str, error: str) -> None:
+    assert model.recognise(text).error == error
