@@ -322,3 +322,15 @@ def test_asylum_papers_on_anef_are_still_reports(model: Recogniser, report: str,
 ])
 def test_stories_and_everyday_words(model: Recogniser, text: str, error: str) -> None:
     assert model.recognise(text).error == error
+
+
+@pytest.mark.parametrize(("report", "error"), [
+    # Iranian Persian, Iraqi, Egyptian and Levantine forms of the same reports.
+    ("نه ماهه منتظرم هیچ جوابی نیومده", "application_stuck"),
+    ("ما اگدر اخش عالحساب، يكول الباسورد غلط", "login_loop"),
+    ("صار لي سنة انتظر والطلب نفس الشي", "application_stuck"),
+    ("مش عارف ادخل على الاكونت بتاعي في الانيف، بيقول الباسورد غلط", "login_loop"),
+    ("الوصل بتاعي خلص من أسبوع ومفيش جديد", "api_expired_not_renewed"),
+])
+def test_dialect_forms_of_reports(model: Recogniser, report: str, error: str) -> None:
+    assert model.recognise(report).error == error
