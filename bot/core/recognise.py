@@ -38,7 +38,8 @@ UNKNOWN = "unknown"
 #: alone, they do not make a message about ANEF.
 GENERIC_CONCEPTS = frozenset({"work", "money", "months", "amount", "third_party", "resolved",
                               "scam_actor", "waiting", "elsewhere", "housing_benefit", "what_is",
-                              "how_long", "office_hours", "eligibility", "new_one", "asylum"})
+                              "how_long", "office_hours", "eligibility", "new_one", "asylum",
+                              "passport"})
 #: Other offices and everyday life: the CAF and its housing benefit (the "APL", spelled like
 #: the API), France Travail, OFII, asylum (OFPRA, the CNDA), a doctor, school, a bank. People
 #: ask the assistant about them in the words of a report ("mon dossier CAF est bloqué", "the

@@ -334,3 +334,16 @@ def test_stories_and_everyday_words(model: Recogniser, text: str, error: str) ->
 ])
 def test_dialect_forms_of_reports(model: Recogniser, report: str, error: str) -> None:
     assert model.recognise(report).error == error
+
+
+@pytest.mark.parametrize("text", [
+    # A passport of the country of origin, a translation, a feast: not ANEF.
+    "mon passeport afghan a expiré, je fais comment ?",
+    "پاسپورت افغانی مه تمام شده، چطور تمدید کنم؟",
+    "جواز سفري السوري خلص، كيف جدده؟",
+    "ای نامه ره برایم ترجمه کو",
+    "رمضان کی شروع میشه؟",
+])
+def test_passports_translations_and_feasts_are_not_reports(model: Recogniser,
+                                                           text: str) -> None:
+    assert model.recognise(text).error == UNKNOWN
