@@ -66,8 +66,10 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 NGRAMS = (3, 4, 5)
 #: How much a pair of concepts weighs, beside one concept. (1/3: the examples of the first
 #: sessions, each recognised in a 5-fold cross-validation, 80.5% -> 81.6% top-1; 1 and 2/3 did
-#: better there but lost reports on the dev halves, which 1/3 leaves unchanged.)
-PAIR_WEIGHT = 1 / 3
+#: better there but lost reports on the dev halves, which 1/3 leaves unchanged. 1/2 once the
+#: concepts named the other offices, the application, the site...: 88.8% -> 89.5% with the
+#: neighbours' 40%, one report fewer on the first-contact dev half.)
+PAIR_WEIGHT = 1 / 2
 
 
 @dataclass(frozen=True)
@@ -336,9 +338,11 @@ class Recogniser:
 #: to a single example, which may share only its incidental words. (The nearest alone did
 #: best on the dev halves of the evaluation sets while they were the only measure; over a
 #: 5-fold cross-validation of the examples themselves, 70.5% -> 73.2% top-1 and false alarms
-#: 30% -> 22.5%, with the dev halves kept or improved.)
+#: 30% -> 22.5%, with the dev halves kept or improved. 40% since the concepts grew: 88.8% ->
+#: 88.9%, false alarms 2.7% -> 2.4%, the errors dev half 97.9% -> 98.5%, the own dev set
+#: 98.4% -> 99.2% with no false alarm.)
 NEIGHBOURS = 3
-NEIGHBOURS_SHARE = 0.3
+NEIGHBOURS_SHARE = 0.4
 
 
 def _elsewhere(words: Sequence[str], found: set[str]) -> bool:
