@@ -61,8 +61,10 @@ def test_quality_on_the_held_out_half_meets_the_targets(model: Recogniser,
     # the odd lines measure the recogniser on reports it was never tuned on.
     result = evaluate(model, EVAL, "test", content.commands).report()
     languages = result["languages"]
-    assert languages["all"]["top1"] >= 0.90, languages
-    assert all(row["top1"] >= 0.85 for row in languages.values()), languages
+    # (Raised from 90% and 85% when the other offices and the concepts of issue 15 took the
+    # odd lines from 92.3% to 94.3%, the lowest language from 89.5% to 92.1%.)
+    assert languages["all"]["top1"] >= 0.92, languages
+    assert all(row["top1"] >= 0.90 for row in languages.values()), languages
     assert result["false_alarm_rate"] <= 0.05, result["false_alarm_rate"]
 
 
@@ -107,7 +109,7 @@ FIRST_CONTACT = ROOT / "tests" / "data" / "first_contact_eval.jsonl"
 
 @pytest.mark.parametrize(("path", "floor", "each", "alarms"), [
     (FIRST_CONTACT, 0.95, 0.93, 0.03),
-    (EVAL, 0.94, 0.90, 0.03),
+    (EVAL, 0.96, 0.92, 0.03),
 ])
 def test_quality_on_the_tuning_half_does_not_regress(model: Recogniser, content: Content,
                                                      path: object, floor: float, each: float,
@@ -225,9 +227,9 @@ def test_quality_on_the_recognisers_own_dev_set(model: Recogniser, content: Cont
     # a floor just under what they reach, so that a change that loses ground fails.
     result = evaluate(model, RECOGNISE_DEV, None, content.commands).report()
     languages = result["languages"]
-    assert languages["all"]["top1"] >= 0.93, languages
-    assert all(row["top1"] >= 0.90 for row in languages.values()), languages
-    assert result["false_alarm_rate"] <= 0.04, result["false_alarm_rate"]
+    assert languages["all"]["top1"] >= 0.96, languages
+    assert all(row["top1"] >= 0.94 for row in languages.values()), languages
+    assert result["false_alarm_rate"] <= 0.03, result["false_alarm_rate"]
     assert result["unrelated"] >= 100
     assert languages["all"]["n"] >= 240
 
