@@ -43,6 +43,11 @@ class OutboxStore(Connection, OutboxReads, OutboxRescheduling):
         params = {"now": iso(now), "limit": limit, "users": list(users or ()),
                   "leave": [channel_prefix(c) + "%" for c in leave]}
         async with self.pool.connection() as conn, conn.transaction():
+            # The commit does not wait for the disk: the rows' requests start only once they
+            # are marked posted (`mark_posted`, whose commit flushes the log up to it, this
+            # claim included). A claim lost to a database crash before that leaves the rows
+            # pending, and nothing of them went out.
+            await conn.execute("SET LOCAL synchronous_commit = off")
             cursor = await conn.execute(
                 "SELECT o.id, o.user_key, o.kind, o.locale, o.body, o.created_at, o.attempts, "
                 "COALESCE(u.reachable, 1), u.last_seen_at, "

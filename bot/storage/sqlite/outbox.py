@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.core.model import Choice, MessageKind
 from bot.storage.base import PEER_STATUSES, Delivery, OutboxMessage
@@ -16,6 +16,7 @@ from bot.storage.rows import claim_token, claimed, iso
 from bot.storage.sqlite.connection import Connection, TransactionBase, all_or_nothing
 from bot.user_keys import channel_prefix
 
+T = TypeVar("T")
 _INSERT = ("INSERT INTO outbox (user_key, kind, locale, body, created_at, available_at) "
            "VALUES (?, ?, ?, ?, ?, ?)")
 
@@ -81,7 +82,10 @@ class OutboxStore(Connection, OutboxReads, OutboxRescheduling):
             return rows
 
         token = claim_token()
-        return [claimed(row, token) for row in await self._atomic(claim)]
+        # Not flushed to the disk on its own: the row's request starts only once it is marked
+        # posted (`mark_posted`, flushed, which flushes this claim with it). A claim lost to a
+        # power cut before that leaves the row pending, and nothing of it went out.
+        return [claimed(row, token) for row in await self._atomic_unflushed(claim)]
 
     async def mark_posted(self, claim: int, ids: Sequence[int], now: datetime) -> set[int]:
         if not ids:
@@ -111,17 +115,22 @@ class OutboxStore(Connection, OutboxReads, OutboxRescheduling):
         if not sent:
             return
 
-        def mark(conn: sqlite3.Connection) -> None:
-            # Not flushed to the disk on its own (the next turn's commit carries it): lost to a
-            # power cut, these rows would stay 'sending' and be marked uncertain at the
-            # restart, never sent again, which is what a crash while sending already does.
+        # Not flushed to the disk on its own (the next flushed commit carries it): lost to a
+        # power cut, these rows would stay 'sending', posted, and be marked uncertain at the
+        # restart, never sent again, which is what a crash while sending already does.
+        await self._atomic_unflushed(lambda conn: _mark_sent(conn, sent, now))
+
+    async def _atomic_unflushed(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """BEGIN, `fn`, COMMIT in one trip, the commit not waiting for the disk (synchronous
+        NORMAL in WAL mode: durable once a later commit is flushed, or a checkpoint runs)."""
+        def run(conn: sqlite3.Connection) -> T:
             conn.execute("PRAGMA synchronous = NORMAL")
             try:
-                all_or_nothing(conn, lambda c: _mark_sent(c, sent, now))
+                return all_or_nothing(conn, fn)
             finally:
                 conn.execute(f"PRAGMA synchronous = {self.synchronous}")
 
-        await self.trip(mark)
+        return await self.trip(run)
 
     async def record_peer_status(self, channel: str, ref: str, status: str, at: datetime,
                                  error: str | None) -> bool:
