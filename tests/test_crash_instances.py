@@ -30,6 +30,7 @@ import asyncio
 import inspect
 import json
 import os
+import re
 import signal
 import socket
 import sys
@@ -73,6 +74,8 @@ SENDER_BATCH = inspect.signature(Sender).parameters["batch"].default
 #: due one after the other over the first seconds of the run, across the first kill.
 REMINDED = 100
 FIRST_REMINDED = 8_000_000
+#: What an elected instance logs of the rows a dead leader left 'sending' (bot/server.py).
+RECOVERED = re.compile(r"\((\d+) messages put back to be sent, (\d+) left uncertain\)")
 #: The share of all messages answered when the instance is killed, the first and second time.
 KILLS_AT = (0.25, 0.6)
 
@@ -193,6 +196,12 @@ class Instance:
         """For each start of this instance, whether it was elected to lead."""
         runs = self.log.read_text(errors="replace").split("--- start ")[1:]
         return ["elected to send, schedule and poll" in run for run in runs]
+
+    def recovered(self) -> tuple[int, int]:
+        """What this instance's elections found left 'sending' by a dead leader: messages put
+        back to be sent (claimed, never posted), and messages left uncertain (posted)."""
+        found = RECOVERED.findall(self.log.read_text(errors="replace"))
+        return sum(int(back) for back, _ in found), sum(int(left) for _, left in found)
 
     def tail(self, lines: int = 80) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -460,6 +469,8 @@ async def test_two_instances_on_postgres_one_killed_twice(
         seeded_sent += len(said)
 
     duration = time.monotonic() - started
+    put_back, left_uncertain = (sum(n) for n in zip(killed.recovered(), other.recovered(),
+                                                     strict=True))
     failed_posts = sum(d.error is not None for d in api.deliveries)
     print(f"\n{USERS} people x {MESSAGES} messages = {total} in, {inbound} stored once; "
           f"{len(api.deliveries)} webhook POSTs ({failed_posts} failed and sent again); "
@@ -467,7 +478,9 @@ async def test_two_instances_on_postgres_one_killed_twice(
           f"{proxy.answered[other.url]}, "
           f"{proxy.passed_on} passed on from a dead one, {proxy.bad_gateway} cut by a kill; "
           f"replies expected {expected}, received once {matched}, missing {missing} (each "
-          f"uncertain once posted), duplicates 0; outbox {dict(statuses)}; "
+          f"uncertain once posted), duplicates 0; outbox {dict(statuses)}; found 'sending' "
+          f"at the take-over: {put_back} claimed and never posted, put back and sent, "
+          f"{left_uncertain} posted, left uncertain; "
           f"reminders due {sum(done.values())}, sent "
           f"{reminders + seeded_sent} ({seeded_sent} of the {REMINDED} seeded); kills "
           f"{len(figures.kills)}; leader hand-over {figures.handover:.2f} s; both started in "
@@ -478,6 +491,8 @@ async def test_two_instances_on_postgres_one_killed_twice(
     assert inbound == total  # every message stored, once
     # Nothing stuck, nothing failed, nothing uncertain that never reached the channel.
     assert set(statuses) <= {"sent", "uncertain"}, statuses
+    # Every uncertain row is one a take-over found posted by the dead leader.
+    assert statuses["uncertain"] == left_uncertain, (statuses, left_uncertain)
     # Uncertain: at most what the killed leader had posted (part of its last claim).
     assert statuses["uncertain"] <= SENDER_BATCH, statuses
     assert late == 0
