@@ -303,25 +303,30 @@ class Recogniser:
             return Recognition(UNKNOWN, 0.0, ())
         top = candidates[0]
         unrelated = scores.get(UNKNOWN, 0.0)
-        if top.score < self.thresholds.accept or unrelated >= top.score:
-            return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
         words = words_of(text)
         found = self.lexicon.concepts(words)
-        if len(words) < 2 and not found - GENERIC_CONCEPTS - ANCHORS:
-            # One word naming the site or the API ("anef ???", "API?"): no problem told yet.
-            return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
         if _elsewhere(words, found):
             # About the CAF, a doctor, a bank...: not about ANEF, and not worth offering
             # ANEF problems as "the closest" either.
             return Recognition(UNKNOWN, top.score, candidates, unrelated=max(unrelated,
                                                                                 top.score))
+        if top.score < self.thresholds.accept or unrelated >= top.score:
+            return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
+        if len(words) < 2 and not found - GENERIC_CONCEPTS - ANCHORS:
+            # One word naming the site or the API ("anef ???", "API?"): no problem told yet.
+            return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
         return Recognition(top.error, top.score, candidates, unrelated)
 
     def about_the_procedure(self, text: str) -> bool:
         """Whether a message names something of the procedure (the API, the account, an
         appointment, an error...), even when it matches no known problem: "j'ai un problème
-        avec mon récépissé" is about ANEF, "where can I learn French" is not."""
-        return bool(self.lexicon.concepts(words_of(text)) - GENERIC_CONCEPTS) or any(
+        avec mon récépissé" is about ANEF, "where can I learn French" is not, nor "je n'arrive
+        pas à me connecter au site de la CAF" (another office's account)."""
+        words = words_of(text)
+        found = self.lexicon.concepts(words)
+        if _elsewhere(words, found):
+            return False
+        return bool(found - GENERIC_CONCEPTS) or any(
             w in _PROCEDURE_WORDS for w in _WORD.findall(courtesy.strip(fold(text))))
 
     def needs_choice(self, recognition: Recognition) -> bool:

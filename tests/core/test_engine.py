@@ -421,6 +421,20 @@ def test_unrelated_chat_is_told_what_the_assistant_does(engine: Engine) -> None:
     assert "/human" in texts(turn)[0]
 
 
+@pytest.mark.parametrize(("locale", "text"), [
+    ("fr", "je n'arrive pas à me connecter au site de la CAF"),
+    ("fa_AF", "کاف ای ماه APL مه ره کم داده"),
+    ("ar", "الاوفبرا رفضت طلب اللجوء تبعي"),
+])
+def test_another_offices_trouble_is_told_what_the_assistant_does(engine: Engine, locale: str,
+                                                                 text: str) -> None:
+    # The CAF, its APL, OFPRA: not offered as the closest ANEF problems, nor asked about.
+    c = Convo(engine)
+    c.onboard(locale)
+    turn = c.send(text)
+    assert of_type(turn, InputRejected) == [InputRejected("off_topic")]
+
+
 @pytest.mark.parametrize("secret", ["mon code est 482913", "کد من ۴۸۲۹۱۳ است",
                                     "رمز من Azerty123 است", "my password is Kabul1400!"])
 def test_a_secret_in_a_sentence_is_refused_everywhere(engine: Engine, secret: str) -> None:

@@ -350,3 +350,11 @@ def test_dialect_forms_of_reports(model: Recogniser, report: str, error: str) ->
 def test_passports_translations_and_feasts_are_not_reports(model: Recogniser,
                                                            text: str) -> None:
     assert model.recognise(text).error == UNKNOWN
+
+
+def test_another_offices_account_is_not_about_the_procedure(model: Recogniser) -> None:
+    # Not a vague ANEF report to ask about: the assistant says what it helps with instead.
+    assert not model.about_the_procedure("je n'arrive pas à me connecter au site de la CAF")
+    assert not model.about_the_procedure("نسيت كلمة السر تبع حساب الكاف")
+    assert model.about_the_procedure("j'ai un problème avec mon compte")
+    assert model.about_the_procedure("la CAF refuse mon récépissé")
