@@ -176,6 +176,7 @@ class Sender:
         started = time.monotonic()
         slots = [(offset, m) for m in claimed
                  if (offset := await self._slot(m, started)) is not None]
+        slots.sort(key=lambda slot: slot[0])  # two channels' rates interleave
         requests: list[asyncio.Task[None]] = []
         try:
             while slots:
@@ -198,10 +199,11 @@ class Sender:
         """When, in seconds after `started`, this message may go under its channel's rate
         limit (the slot is then reserved); None if its chat must wait longer: it is put back
         for later and the others go on meanwhile."""
-        limiter = self.limiters.get(split_user(message.user)[0])
+        channel, chat = split_user(message.user)
+        limiter = self.limiters.get(channel)
         if limiter is None:
             return 0.0
-        wait = limiter.reserve(split_user(message.user)[1], started)
+        wait = limiter.reserve(chat, started)
         if wait > 0:
             await self.storage.defer(message.id, self.clock.now() + timedelta(seconds=wait),
                                      message.claim)

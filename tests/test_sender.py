@@ -288,3 +288,19 @@ async def test_a_message_waiting_for_its_slot_when_the_sender_dies_goes_again(
     assert await storage.recover_in_flight() == (1, 1)
     await Sender(storage, {"test": channel}, ManualClock(NOW), limits=limits).drain()
     assert [m.text for m in channel.sent] == ["first", "second"]
+
+
+async def test_two_channels_rates_interleave_without_holding_each_other(
+        storage: SQLiteStorage) -> None:
+    """One claim takes four messages (the slower rate, 20 a second, lets four out in 0.2 s):
+    "test" may send at 0 and 0.05 s, "other" at 0 and 0.01 s. The second "other" message goes
+    at its own moment, not with the second "test" one."""
+    first, second = RecordingChannel("test"), RecordingChannel("other")
+    second.sent = first.sent  # one record of what went, in order
+    limits = {"test": RateLimit(per_second=20, chat_interval=0),
+              "other": RateLimit(per_second=100, chat_interval=0)}
+    for user in ("test:a", "test:b", "other:c", "other:d"):
+        await _enqueue(storage, user, user)
+    sender = Sender(storage, {"test": first, "other": second}, ManualClock(NOW), limits=limits)
+    assert (await sender.drain()).sent == 4
+    assert [m.text for m in first.sent] == ["test:a", "other:c", "other:d", "test:b"]
