@@ -5,6 +5,7 @@ button, phone numbers as one tap-to-call link."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -141,7 +142,8 @@ async def test_the_chat_stays_right_to_left_after_a_french_letter(client: WebCli
 async def test_the_page_speaks_the_language_chosen(relais: tuple[Server, WebClient],
                                                    browser: Browser) -> None:
     server, client = relais
-    for choice, expected in UI.items():
+
+    async def choose(choice: str, expected: dict[str, str]) -> None:
         context, page = await phone(browser, locale="fr-FR")
         await page.goto(str(client.make_url("/")))
         await page.locator(".choices button").first.wait_for()
@@ -152,13 +154,18 @@ async def test_the_page_speaks_the_language_chosen(relais: tuple[Server, WebClie
         shown = await _page_language(page)
         assert shown == {k: expected[k] for k in shown}, choice
         assert await page.title() == f"Relais – {expected['tagline']}"
-        # The connection drops: the status line says so in the same language, then clears.
-        for sockets in list(server.webchat.sockets.values()):
-            for ws in list(sockets):
-                await ws.close()
+        # Its connection drops: the status line says so in the same language, then clears.
+        token = await page.evaluate("() => localStorage.getItem('relais.token')")
+        assert server.webchat.sockets.get(token), choice
+        for ws in list(server.webchat.sockets[token]):
+            await ws.close()
         await status_is(page, expected["away"])
         await status_is(page, "")
         await context.close()
+
+    # Five people at once, one per language, each on their own phone (each waits half a
+    # second for the page to reconnect).
+    await asyncio.gather(*(choose(choice, expected) for choice, expected in UI.items()))
 
 
 async def test_before_a_choice_the_page_speaks_the_phone_language(client: WebClient,
