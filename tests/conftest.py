@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.async_api import Browser, async_playwright
 
 import bot.content
 import bot.runtime
@@ -38,6 +39,11 @@ from tests.postgres_server import PostgresMissing, PostgresServer
 from tests.simulator_process import ENGINE_SETTINGS, run_killable
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+#: Debian's chromium, driven by Playwright (PLATFORMS.md: pip's Playwright cannot download its
+#: own browser here).
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -269,6 +275,30 @@ def _locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session")
+async def chromium() -> AsyncIterator[Browser]:
+    """One chromium for the test process, launched at its first page test: starting
+    Playwright's driver and the browser costs one to two seconds of processor time. A test
+    takes it through `browser`."""
+    assert shutil.which(CHROMIUM), "scripts/install-system-packages.sh installs chromium"
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def browser(chromium: Browser) -> AsyncIterator[Browser]:
+    """The process's chromium for one test, which opens its pages in contexts of their own
+    (`Browser.new_page`, tests/web/conftest.py `phone`: their own storage, nothing kept from
+    another test's person). Every context the test opened is closed after it, even when it
+    failed half-way, so the next test starts with none."""
+    assert not chromium.contexts, "a page of another test is still open"
+    yield chromium
+    for context in chromium.contexts:
+        await context.close()
 
 
 @pytest.fixture

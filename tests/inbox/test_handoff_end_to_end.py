@@ -5,13 +5,12 @@ person receives in Pashto, and closes the case; the person is back with the assi
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from bot.core.text import for_display
 from bot.server import Server
@@ -20,7 +19,6 @@ from bot.storage.cases import CaseStore
 from bot.storage.sqlite import SQLiteStorage
 from tests.clients import WebClient
 from tests.inbox.conftest import PASSWORD, organisation, worker
-from tests.web.test_webchat import CHROMIUM, FLAGS
 
 pytestmark = pytest.mark.slow
 
@@ -45,8 +43,7 @@ async def _bot_says(page: Page, text: str) -> None:
 
 
 async def test_a_caseworker_answers_a_pashto_speaker_from_the_inbox(
-        served: tuple[Server, WebClient], tmp_path: Path) -> None:
-    assert shutil.which(CHROMIUM), "scripts/install-system-packages.sh installs chromium"
+        served: tuple[Server, WebClient], tmp_path: Path, browser: Browser) -> None:
     server, client = served
     speaker = server.runtime.engine.speaker
     store = CaseStore(server.runtime.storage)
@@ -60,62 +57,61 @@ async def test_a_caseworker_answers_a_pashto_speaker_from_the_inbox(
                             "ps")
         return shown.lstrip("\u200f")
 
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        person = await browser.new_page(viewport={"width": 390, "height": 800})
-        await person.goto(str(client.make_url(f"/?org={org.code}")))
-        await person.locator(".bubble.bot button").nth(2).click()  # fr, fa_af, ps...
-        await _bot_says(person, "ANEF")
-        await _tap_last(person, 0)  # agree to keep the dates
-        await person.locator("#text").fill("/human")
-        await person.locator("#text").press("Enter")
-        # The question must be there before its button is tapped (not the menu's first one).
-        await _bot_says(person, pashto("handoff.ask_share")[:20])
-        await _tap_last(person, 0)  # agree to share with the association
-        await person.locator("#text").fill("زما API ختم شوی، مرسته وکړئ")
-        await person.locator("#text").press("Enter")
-        await _bot_says(person, pashto("handoff.relayed")[:20])
+    person = await browser.new_page(viewport={"width": 390, "height": 800})
+    await person.goto(str(client.make_url(f"/?org={org.code}")))
+    await person.locator(".bubble.bot button").nth(2).click()  # fr, fa_af, ps...
+    await _bot_says(person, "ANEF")
+    await _tap_last(person, 0)  # agree to keep the dates
+    await person.locator("#text").fill("/human")
+    await person.locator("#text").press("Enter")
+    # The question must be there before its button is tapped (not the menu's first one).
+    await _bot_says(person, pashto("handoff.ask_share")[:20])
+    await _tap_last(person, 0)  # agree to share with the association
+    await person.locator("#text").fill("زما API ختم شوی، مرسته وکړئ")
+    await person.locator("#text").press("Enter")
+    await _bot_says(person, pashto("handoff.relayed")[:20])
 
-        desk = await browser.new_page(viewport={"width": 390, "height": 844})
-        await desk.goto(str(client.make_url("/inbox/")))
-        await desk.get_by_label("Adresse e-mail").fill("anne@example.org")
-        await desk.get_by_label("Mot de passe").fill(PASSWORD)
-        await desk.get_by_role("button", name="Se connecter").click()
-        await desk.locator("ol.cases li a").first.click()
-        summary = await desk.locator(".summary").inner_text()
-        assert "Langue : pachto" in summary
-        assert "زما API ختم شوی" in await desk.locator(".transcript").inner_text()
-        await desk.get_by_label("Réponse prête").select_option("screenshot")
-        await desk.get_by_role("button", name="Envoyer la réponse prête").click()
-        await desk.get_by_text("Message envoyé.").wait_for()
+    desk = await browser.new_page(viewport={"width": 390, "height": 844})
+    await desk.goto(str(client.make_url("/inbox/")))
+    await desk.get_by_label("Adresse e-mail").fill("anne@example.org")
+    await desk.get_by_label("Mot de passe").fill(PASSWORD)
+    await desk.get_by_role("button", name="Se connecter").click()
+    await desk.locator("ol.cases li a").first.click()
+    summary = await desk.locator(".summary").inner_text()
+    assert "Langue : pachto" in summary
+    assert "زما API ختم شوی" in await desk.locator(".transcript").inner_text()
+    await desk.get_by_label("Réponse prête").select_option("screenshot")
+    await desk.get_by_role("button", name="Envoyer la réponse prête").click()
+    await desk.get_by_text("Message envoyé.").wait_for()
 
-        # The person reads the ready reply in Pashto.
-        await _bot_says(person, pashto("canned.screenshot")[:25])
-        # A free reply: the caseworker's French words, under a line in Pashto, read left to
-        # right (its final full stop after the last word, not before the first).
-        french = "Bonjour, je regarde votre dossier."
-        await desk.get_by_label("Votre message").fill(french)
-        await desk.get_by_role("button", name="Envoyer", exact=True).click()
-        await desk.get_by_text("Message envoyé.").wait_for()
-        await _bot_says(person, french)
-        order = await person.locator(".bubble.bot", has_text=french).last.evaluate(
-            """(bubble, french) => {
-                const node = bubble.firstChild;
-                const at = node.textContent.indexOf(french);
-                const box = i => { const r = document.createRange();
-                    r.setStart(node, i); r.setEnd(node, i + 1);
-                    return r.getBoundingClientRect().left; };
-                return [box(at), box(at + french.length - 1)];
-            }""", french)
-        assert order[0] < order[1], order  # "B" is left of the final "."
-        await person.screenshot(path=str(tmp_path / "handoff-pashto.png"))
+    # The person reads the ready reply in Pashto.
+    await _bot_says(person, pashto("canned.screenshot")[:25])
+    # A free reply: the caseworker's French words, under a line in Pashto, read left to
+    # right (its final full stop after the last word, not before the first).
+    french = "Bonjour, je regarde votre dossier."
+    await desk.get_by_label("Votre message").fill(french)
+    await desk.get_by_role("button", name="Envoyer", exact=True).click()
+    await desk.get_by_text("Message envoyé.").wait_for()
+    await _bot_says(person, french)
+    order = await person.locator(".bubble.bot", has_text=french).last.evaluate(
+        """(bubble, french) => {
+            const node = bubble.firstChild;
+            const at = node.textContent.indexOf(french);
+            const box = i => { const r = document.createRange();
+                r.setStart(node, i); r.setEnd(node, i + 1);
+                return r.getBoundingClientRect().left; };
+            return [box(at), box(at + french.length - 1)];
+        }""", french)
+    assert order[0] < order[1], order  # "B" is left of the final "."
+    await person.screenshot(path=str(tmp_path / "handoff-pashto.png"))
 
-        await desk.get_by_role("link", name="Clore le cas…").click()
-        await desk.get_by_label("Résolu").check()
-        await desk.get_by_role("button", name="Confirmer la clôture").click()
-        await desk.get_by_text("Le cas est clos.").wait_for()
-        await _bot_says(person, pashto("handoff.closed")[:20])
-        await browser.close()
+    await desk.get_by_role("link", name="Clore le cas…").click()
+    await desk.get_by_label("Résolu").check()
+    await desk.get_by_role("button", name="Confirmer la clôture").click()
+    await desk.get_by_text("Le cas est clos.").wait_for()
+    await _bot_says(person, pashto("handoff.closed")[:20])
+    await person.close()  # and its context
+    await desk.close()  # and its context
 
     assert isinstance(server.runtime.storage, SQLiteStorage)
     rows = await server.runtime.storage.db.execute_fetchall(

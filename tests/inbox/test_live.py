@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
 from datetime import timedelta
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from playwright.async_api import ConsoleMessage, async_playwright
+from playwright.async_api import Browser, ConsoleMessage
 
 from bot.clock import ManualClock
 from bot.inbox import inbox_routes
@@ -29,14 +28,12 @@ from tests.inbox.conftest import (
     organisation,
     worker,
 )
-from tests.web.test_webchat import CHROMIUM, FLAGS
 
 pytestmark = pytest.mark.slow
 
 
 async def test_new_messages_and_cases_appear_without_reloading(
-        store: CaseStore, act: Recorder, clock: ManualClock) -> None:
-    assert shutil.which(CHROMIUM), "scripts/install-system-packages.sh installs chromium"
+        store: CaseStore, act: Recorder, clock: ManualClock, browser: Browser) -> None:
     app = web.Application()
     live = inbox_routes(app, store, act, CANNED, clock.now, live=Live())
     client = TestClient(TestServer(app, host="127.0.0.1"))
@@ -50,42 +47,40 @@ async def test_new_messages_and_cases_appear_without_reloading(
         await tx.append_transcript(user, "in", "Mon API a expiré hier", NOW)
 
     errors: list[str] = []
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = await browser.new_page()
+    page = await browser.new_page()
 
-        def on_console(message: ConsoleMessage) -> None:
-            if message.type == "error":
-                errors.append(message.text)
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(message.text)
 
-        page.on("console", on_console)
-        await page.goto(str(client.make_url("/inbox/login")))
-        await page.get_by_label("Adresse e-mail").fill("anne@example.org")
-        await page.get_by_label("Mot de passe").fill(PASSWORD)
-        await page.get_by_role("button", name="Se connecter").click()
-        assert await page.locator(".unread-count").inner_text() == "2 messages non lus"
+    page.on("console", on_console)
+    await page.goto(str(client.make_url("/inbox/login")))
+    await page.get_by_label("Adresse e-mail").fill("anne@example.org")
+    await page.get_by_label("Mot de passe").fill(PASSWORD)
+    await page.get_by_role("button", name="Se connecter").click()
+    assert await page.locator(".unread-count").inner_text() == "2 messages non lus"
 
-        await page.locator("ol.cases li a").first.click()
-        assert await page.locator(".transcript li.new").count() == 2  # never seen before
-        await page.locator(".live.connected").wait_for()  # the stream is open
-        async with store.storage.transaction() as tx:
-            await tx.append_transcript(user, "in", "Vous êtes là ?", NOW + timedelta(minutes=1))
-        live.changed()  # what the server does after every committed turn
-        fresh = page.locator(".transcript li.new", has_text="Vous êtes là ?")
-        await fresh.wait_for(timeout=5000)
-        assert "nouveau" in await fresh.locator(".who").inner_text()
+    await page.locator("ol.cases li a").first.click()
+    assert await page.locator(".transcript li.new").count() == 2  # never seen before
+    await page.locator(".live.connected").wait_for()  # the stream is open
+    async with store.storage.transaction() as tx:
+        await tx.append_transcript(user, "in", "Vous êtes là ?", NOW + timedelta(minutes=1))
+    live.changed()  # what the server does after every committed turn
+    fresh = page.locator(".transcript li.new", has_text="Vous êtes là ?")
+    await fresh.wait_for(timeout=5000)
+    assert "nouveau" in await fresh.locator(".who").inner_text()
 
-        await page.get_by_role("link", name="← Tous les cas").click()
-        await page.locator("ol.cases li a").first.wait_for()
-        assert await page.locator(".unread-count").count() == 0  # everything was read
-        await page.locator(".live.connected").wait_for()
-        second = await new_case(store, "web:another", api_end="2026-03-01")
-        live.changed()
-        await page.locator(f'a[href="/inbox/cases/{second}"]').wait_for(timeout=5000)
-        assert await page.locator("ol.cases li a").count() == 2
-        await page.reload()  # a reload shows the same: the read marks are kept
-        assert await page.locator(".unread-count").all_inner_texts() == []
-        await browser.close()
+    await page.get_by_role("link", name="← Tous les cas").click()
+    await page.locator("ol.cases li a").first.wait_for()
+    assert await page.locator(".unread-count").count() == 0  # everything was read
+    await page.locator(".live.connected").wait_for()
+    second = await new_case(store, "web:another", api_end="2026-03-01")
+    live.changed()
+    await page.locator(f'a[href="/inbox/cases/{second}"]').wait_for(timeout=5000)
+    assert await page.locator("ol.cases li a").count() == 2
+    await page.reload()  # a reload shows the same: the read marks are kept
+    assert await page.locator(".unread-count").all_inner_texts() == []
+    await page.close()  # and its context
     await client.close()
     assert errors == []  # no CSP violation: the script is a static file
     assert case_id != second

@@ -8,13 +8,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from bot.admin_cli import main as admin_main
 from bot.caseworker_cli import main as caseworker_main
@@ -24,7 +23,6 @@ from bot.storage.cases import CaseStore
 from bot.storage.sqlite import SQLiteStorage
 from tests.clients import WebClient
 from tests.conftest import NOW, run_command
-from tests.web.test_webchat import CHROMIUM, FLAGS
 
 pytestmark = pytest.mark.slow
 NEW_PASSWORD = "une longue phrase de passe"
@@ -58,8 +56,7 @@ async def _first_login(page: Page, email: str, one_time: str) -> None:
 
 async def test_a_case_opened_before_any_account_is_seen_by_the_first_admin(
         served: tuple[Server, WebClient], caplog: pytest.LogCaptureFixture,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    assert shutil.which(CHROMIUM), "scripts/install-system-packages.sh installs chromium"
+        capsys: pytest.CaptureFixture[str], browser: Browser) -> None:
     server, client = served
     started = "\n".join(r.getMessage() for r in caplog.get_records("setup"))
     assert "no caseworker account yet" in started  # the start-up log says how to set up
@@ -68,53 +65,52 @@ async def test_a_case_opened_before_any_account_is_seen_by_the_first_admin(
     assert isinstance(server.runtime.storage, SQLiteStorage)
     database = str(server.runtime.storage.path)
     said = "Mon récépissé expire la semaine prochaine"
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        person = await browser.new_page(viewport={"width": 390, "height": 800})
-        # The web chat works without any organisation, even with a code nobody knows.
-        await person.goto(str(client.make_url("/?org=nobody-knows-this")))
-        await person.locator(".bubble.bot button").nth(0).click()  # français
-        await person.locator(".bubble.bot", has_text="ANEF").last.wait_for()
-        await _tap(person, 0)  # keep my dates
-        await person.locator("#text").fill("/human")
-        await person.locator("#text").press("Enter")
-        # The question must be there before its button is tapped (not the menu's first one).
-        await person.locator(".bubble.bot", has_text="Êtes-vous d'accord").last.wait_for()
-        await _tap(person, 0)  # share with the association
-        await person.locator(".bubble.bot", has_text="C'est envoyé").last.wait_for()
-        await person.locator("#text").fill(said)
-        await person.locator("#text").press("Enter")
-        await person.locator(".bubble.bot", has_text="C'est transmis").last.wait_for()
+    person = await browser.new_page(viewport={"width": 390, "height": 800})
+    # The web chat works without any organisation, even with a code nobody knows.
+    await person.goto(str(client.make_url("/?org=nobody-knows-this")))
+    await person.locator(".bubble.bot button").nth(0).click()  # français
+    await person.locator(".bubble.bot", has_text="ANEF").last.wait_for()
+    await _tap(person, 0)  # keep my dates
+    await person.locator("#text").fill("/human")
+    await person.locator("#text").press("Enter")
+    # The question must be there before its button is tapped (not the menu's first one).
+    await person.locator(".bubble.bot", has_text="Êtes-vous d'accord").last.wait_for()
+    await _tap(person, 0)  # share with the association
+    await person.locator(".bubble.bot", has_text="C'est envoyé").last.wait_for()
+    await person.locator("#text").fill(said)
+    await person.locator("#text").press("Enter")
+    await person.locator(".bubble.bot", has_text="C'est transmis").last.wait_for()
 
-        store = CaseStore(server.runtime.storage)
-        assert await store.waiting_cases() == 1
-        for _ in range(50):  # the announcer logs it once the turn committed
-            if "no organisation yet" in caplog.text:
-                break
-            await asyncio.sleep(0.1)
-        assert "no organisation yet: run python -m bot setup" in caplog.text
+    store = CaseStore(server.runtime.storage)
+    assert await store.waiting_cases() == 1
+    for _ in range(50):  # the announcer logs it once the turn committed
+        if "no organisation yet" in caplog.text:
+            break
+        await asyncio.sleep(0.1)
+    assert "no organisation yet: run python -m bot setup" in caplog.text
 
-        # The association sets up afterwards, from the command line, on the same database.
-        capsys.readouterr()
-        code = await asyncio.to_thread(admin_main, "setup", [
-            "--org", "Cimade Nice", "--email", "anne@example.org", "--db", database])
-        out = capsys.readouterr().out
-        assert code == 0, out
-        assert "1 case(s) nobody could see are now in this organisation." in out
-        one_time = re.search(r"first login: (\S+)", out)
-        assert one_time is not None
-        assert await store.waiting_cases() == 0
+    # The association sets up afterwards, from the command line, on the same database.
+    capsys.readouterr()
+    code = await asyncio.to_thread(admin_main, "setup", [
+        "--org", "Cimade Nice", "--email", "anne@example.org", "--db", database])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "1 case(s) nobody could see are now in this organisation." in out
+    one_time = re.search(r"first login: (\S+)", out)
+    assert one_time is not None
+    assert await store.waiting_cases() == 0
 
-        desk = await browser.new_page(viewport={"width": 1000, "height": 800})
-        await desk.goto(str(client.make_url("/inbox/")))
-        await _first_login(desk, "anne@example.org", one_time.group(1))
-        link = desk.locator("ol.cases li a")
-        assert await link.count() == 1
-        assert "Demande à parler à une personne" in await link.inner_text()
-        assert await desk.locator(".unread-count").inner_text() == "1 message non lu"
-        await link.click()
-        assert said in await desk.locator(".transcript").inner_text()
-        await browser.close()
+    desk = await browser.new_page(viewport={"width": 1000, "height": 800})
+    await desk.goto(str(client.make_url("/inbox/")))
+    await _first_login(desk, "anne@example.org", one_time.group(1))
+    link = desk.locator("ol.cases li a")
+    assert await link.count() == 1
+    assert "Demande à parler à une personne" in await link.inner_text()
+    assert await desk.locator(".unread-count").inner_text() == "1 message non lu"
+    await link.click()
+    assert said in await desk.locator(".transcript").inner_text()
+    await person.close()  # and its context
+    await desk.close()  # and its context
     # No message text in the log.
     assert all(said not in r.getMessage() for r in caplog.records)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from playwright.async_api import ConsoleMessage, async_playwright
+from playwright.async_api import Browser, ConsoleMessage
 
 from bot.clock import ManualClock
 from bot.content import load_support
@@ -29,7 +29,6 @@ from tests.conftest import NOW
 from tests.documents.conftest import ROOT, pdf_text
 from tests.inbox.conftest import CANNED, PASSWORD, Recorder, login, new_case, organisation, worker
 from tests.observatory.conftest import seed
-from tests.web.test_webchat import CHROMIUM, FLAGS
 
 PROBLEMS = {"api_expired_not_renewed": "API expirée, pas renouvelée"}
 
@@ -122,46 +121,43 @@ async def test_a_caseworker_prints_the_note_from_the_case_page(
 
 @pytest.mark.slow
 async def test_the_charts_in_chromium(observatory_client: WebClient, store: CaseStore,
-                                      tmp_path: Path) -> None:
-    assert shutil.which(CHROMIUM), "scripts/install-system-packages.sh installs chromium"
+                                      tmp_path: Path, browser: Browser) -> None:
     org = await organisation(store, "Cimade Nice")
     await worker(store, org, "admin@example.org", admin=True)
     errors: list[str] = []
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = await browser.new_page(viewport={"width": 1000, "height": 1400})
+    page = await browser.new_page(viewport={"width": 1000, "height": 1400})
 
-        def on_console(message: ConsoleMessage) -> None:
-            if message.type == "error":  # a CSP violation is reported here
-                errors.append(message.text)
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":  # a CSP violation is reported here
+            errors.append(message.text)
 
-        page.on("console", on_console)
-        await page.goto(str(observatory_client.make_url("/inbox/login")))
-        await page.get_by_label("Adresse e-mail").fill("admin@example.org")
-        await page.get_by_label("Mot de passe").fill(PASSWORD)
-        await page.get_by_role("button", name="Se connecter").click()
-        await page.get_by_role("link", name="Observatoire").click()
-        await page.get_by_label("Période").select_option("2026-11")
-        await page.get_by_role("button", name="Afficher").click()
-        await page.get_by_text("novembre 2026").first.wait_for()
-        charts = page.locator("svg.chart")
-        assert await charts.count() == 3
-        for i in range(3):
-            box = await charts.nth(i).bounding_box()
-            assert box is not None
-            assert box["width"] > 300
-            assert box["height"] > 40
-        departements = page.locator("#par-departement rect.bar")
-        assert await departements.count() == 3
-        values = await page.locator("#par-departement text.value").all_text_contents()
-        assert values == ["6", "< 5", "< 5"]
-        shot = tmp_path / "observatory_page.png"
-        await page.screenshot(path=str(shot), full_page=True)
-        print(f"statistics page: {shot}")
-        if os.environ.get("RELAIS_SCREENSHOTS"):
-            keep = ROOT / "var" / "screenshots" / "observatory_page.png"
-            keep.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(shot, keep)
-            print(f"kept as {keep}")
-        await browser.close()
+    page.on("console", on_console)
+    await page.goto(str(observatory_client.make_url("/inbox/login")))
+    await page.get_by_label("Adresse e-mail").fill("admin@example.org")
+    await page.get_by_label("Mot de passe").fill(PASSWORD)
+    await page.get_by_role("button", name="Se connecter").click()
+    await page.get_by_role("link", name="Observatoire").click()
+    await page.get_by_label("Période").select_option("2026-11")
+    await page.get_by_role("button", name="Afficher").click()
+    await page.get_by_text("novembre 2026").first.wait_for()
+    charts = page.locator("svg.chart")
+    assert await charts.count() == 3
+    for i in range(3):
+        box = await charts.nth(i).bounding_box()
+        assert box is not None
+        assert box["width"] > 300
+        assert box["height"] > 40
+    departements = page.locator("#par-departement rect.bar")
+    assert await departements.count() == 3
+    values = await page.locator("#par-departement text.value").all_text_contents()
+    assert values == ["6", "< 5", "< 5"]
+    shot = tmp_path / "observatory_page.png"
+    await page.screenshot(path=str(shot), full_page=True)
+    print(f"statistics page: {shot}")
+    if os.environ.get("RELAIS_SCREENSHOTS"):
+        keep = ROOT / "var" / "screenshots" / "observatory_page.png"
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, keep)
+        print(f"kept as {keep}")
+    await page.close()  # and its context
     assert errors == []

@@ -1,37 +1,28 @@
-"""The web chat's test bench: the real server on a local port, Debian's chromium driven by
-Playwright (PLATFORMS.md: pip's Playwright cannot download its own browser here), a phone-sized
-page, and small steps that act as a person does (tap a button, type and send)."""
+"""The web chat's test bench: the real server on a local port, the test process's chromium
+(tests/conftest.py `chromium`, `browser`), a phone-sized page, and small steps that act as a
+person does (tap a button, type and send)."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
-from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, ViewportSize
 
 from bot.server import Server
 from bot.settings import Settings
 from tests.clients import WebClient
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-sync"]
 #: A small phone: what most people the assistant serves use.
 PHONE: ViewportSize = {"width": 360, "height": 740}
 #: Bidi marks the engine puts in right-to-left text (RLM, LRM, isolates): not seen on screen.
 MARKS = dict.fromkeys(map(ord, "\u200e\u200f\u2066\u2067\u2068\u2069"))
-#: What a web chat test module says: it may start processes, and it runs in the test process's
-#: one event loop, where its worker's chromium lives (`chromium`): Playwright's objects belong to
-#: the loop that made them. The servers and phones of each test are still its own.
-WEB_TESTS = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
 
 
-@pytest_asyncio.fixture(loop_scope="session")
+@pytest.fixture
 async def relais(tmp_path: Path) -> AsyncIterator[tuple[Server, WebClient]]:
     settings = Settings.from_mapping({"DATABASE_PATH": str(tmp_path / "web.sqlite3")})
     server = Server(settings)
@@ -41,32 +32,9 @@ async def relais(tmp_path: Path) -> AsyncIterator[tuple[Server, WebClient]]:
     await client.close()
 
 
-@pytest_asyncio.fixture(loop_scope="session")
+@pytest.fixture
 async def client(relais: tuple[Server, WebClient]) -> WebClient:
     return relais[1]
-
-
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def chromium() -> AsyncIterator[Browser]:
-    """One chromium for the test process, launched at its first page test: starting
-    Playwright's driver and the browser costs a second or two of processor time; a test gets
-    its fresh phone from it (`browser`, `phone`)."""
-    assert shutil.which(CHROMIUM), "scripts/install-system-packages.sh installs chromium"
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield launched
-        await launched.close()
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def browser(chromium: Browser) -> AsyncIterator[Browser]:
-    """The process's chromium for one test: every phone the test opened (`phone`: its own
-    context, its own storage) is closed after it, even when the test failed half-way, so the
-    next test starts with none."""
-    assert not chromium.contexts, "a phone of another test is still open"
-    yield chromium
-    for context in chromium.contexts:
-        await context.close()
 
 
 async def phone(browser: Browser, **options: Any) -> tuple[BrowserContext, Page]:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from playwright.async_api import Browser, Page
 
 from tests.clients import WebClient
-from tests.web.conftest import CHROMIUM, FLAGS, WEB_TESTS, phone
+from tests.web.conftest import phone
 
-pytestmark = WEB_TESTS
-#: The inbox's browser tests launch chromium the same way, and import these from here.
-__all__ = ["CHROMIUM", "FLAGS"]
+pytestmark = pytest.mark.slow
 
 
 async def _bubbles(page: Page) -> list[str]:

@@ -9,6 +9,7 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page
@@ -16,9 +17,9 @@ from playwright.async_api import Browser, Page
 from bot.channels.labels import button_number
 from bot.server import Server
 from tests.clients import WebClient
-from tests.web.conftest import MARKS, WEB_TESTS, bot_texts, phone, status_is, tap, write
+from tests.web.conftest import MARKS, bot_texts, phone, status_is, tap, write
 
-pytestmark = WEB_TESTS
+pytestmark = pytest.mark.slow
 
 #: What the page itself says in each language, as a reader of that language should see it.
 UI = {

@@ -10,6 +10,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from aiohttp import WSMsgType
 from playwright.async_api import Browser
 
@@ -17,9 +18,9 @@ from bot.channels.webchat import ERASED
 from bot.core.model import Inbound
 from bot.server import Server
 from tests.clients import WebClient
-from tests.web.conftest import MARKS, WEB_TESTS, bot_texts, phone, status_is, tap, write
+from tests.web.conftest import MARKS, bot_texts, phone, status_is, tap, write
 
-pytestmark = WEB_TESTS
+pytestmark = pytest.mark.slow
 
 ERASED_NOTE = "گفتگوی ما از این موبایل یا کمپیوتر هم پاک شد."
 

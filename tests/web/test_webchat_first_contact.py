@@ -13,9 +13,9 @@ from playwright.async_api import Browser, Page
 
 from bot.server import Server
 from tests.clients import WebClient
-from tests.web.conftest import MARKS, WEB_TESTS, phone
+from tests.web.conftest import MARKS, phone
 
-pytestmark = WEB_TESTS
+pytestmark = pytest.mark.slow
 
 #: (what the person writes, its locale, the page's lang, its placeholder, the problem meant)
 FIRST_MESSAGES = [

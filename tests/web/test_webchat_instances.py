@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest_asyncio
+import pytest
 from aiohttp import ClientWebSocketResponse, WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -22,14 +22,13 @@ from bot.storage.cases import CaseStore
 from tests.clients import WebClient
 from tests.inbox.conftest import csrf, login, new_case, organisation, worker
 from tests.postgres_server import PostgresServer
-from tests.web.conftest import WEB_TESTS
 
-pytestmark = WEB_TESTS
+pytestmark = pytest.mark.slow
 
 Instance = tuple[Server, WebClient]
 
 
-@pytest_asyncio.fixture(loop_scope="session")
+@pytest.fixture
 async def instances(postgres_server: PostgresServer) -> AsyncIterator[list[Instance]]:
     """Two servers on one database, each on its own port; the first started leads (it sends,
     schedules and polls), the second only takes web chat sockets, webhooks and the inbox."""
