@@ -261,7 +261,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     record = Path(folder) / "postgres.json"
     try:
         if record.exists():
-            PostgresServer.from_json(record.read_text(encoding="utf-8")).stop()
+            PostgresServer.from_json(record.read_text(encoding="utf-8")).stop(
+                remove_in_background=True)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
