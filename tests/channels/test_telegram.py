@@ -63,6 +63,16 @@ async def _start(fake: tuple[FakeBotAPI, TestServer], tmp_path: Path, port: int 
     return server, client
 
 
+async def _all_sent(server: Server) -> None:
+    """Until nothing is left in the outbox to send: each turn the updates caused is stored
+    (the webhook answered), so any reply it wrote has gone out then."""
+    for _ in range(200):
+        if await server.runtime.storage.pending_count() == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("messages still waiting after 10 s")
+
+
 def buttons(message: dict[str, Any]) -> list[str]:
     markup = message["reply_markup"] or {"inline_keyboard": []}
     return [row[0]["callback_data"] for row in markup["inline_keyboard"]]
@@ -164,7 +174,7 @@ async def test_webhook_checks_the_secret_and_answers_an_update_once(
             ok = await client.post(WEBHOOK_PATH, json=update, headers=headers)
             assert ok.status == 200
         await api.wait_sent(1)
-        await asyncio.sleep(1.0)
+        await _all_sent(server)  # a second reply would have gone by now
         assert len(api.sent) == 1
         health = await (await client.get("/health")).json()
         assert health["status"] == "ok"
@@ -216,7 +226,7 @@ async def test_webhook_delivery_answers_once_stored_and_a_failed_turn_comes_agai
         assert tries[-1] == 200
         assert set(tries[:-1]) == {500}
         await api.wait_sent(4)  # the language chosen: three messages, once
-        await asyncio.sleep(0.5)
+        await _all_sent(server)
         assert len(api.sent) == 4
     finally:
         await client.close()
