@@ -3,6 +3,7 @@ recording stand-in for the conversation's `staff` callback."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -71,6 +72,11 @@ async def organisation(store: CaseStore, name: str) -> Organisation:
     return org
 
 
+#: A test account's password hashed once for the run (scrypt takes about 50 ms by design);
+#: the accounts it is given to share its salt, which only the tests' accounts do.
+_hashed = functools.cache(hash_password)
+
+
 async def worker(store: CaseStore, org: Organisation, email: str, *, admin: bool = False,
                  password: str | None = PASSWORD) -> tuple[Caseworker, str]:
     """An account; with `password`, one that already chose it (no first-login change)."""
@@ -79,7 +85,7 @@ async def worker(store: CaseStore, org: Organisation, email: str, *, admin: bool
         return made, one_time
     async with store.storage.transaction() as tx:
         await tx.run("UPDATE caseworkers SET password_hash = ?, must_change_password = 0 "
-                     "WHERE id = ?", hash_password(password), made.id)
+                     "WHERE id = ?", _hashed(password), made.id)
     return made, password
 
 
