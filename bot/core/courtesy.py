@@ -40,6 +40,10 @@ _GREETING_PHRASES = (
     "صباح النور", "مساء النور", "bonjour a tous", "bonjour tout le monde", "hello everyone",
     "hi everyone", "hello all", "good day", "khub hasti", "khub asti", "chetor asti", "chetori",
     "sanga ye", "sanga yast", "kha ye", "په خیر راغلې", "labas 3lik", "kidayr",
+    # "What's new?": news of the person, not of their application.
+    "quoi de neuf", "what's up", "whats up", "what's new", "شو الاخبار", "شو اخبارك",
+    "شو اخبارك", "كيف الاخبار", "ايش الاخبار", "واش الاخبار", "چه خبر", "دیگه چه خبر",
+    "څه خبر دي", "څه حال دی", "che khabar", "sho akhbar", "chno jdid",
 )
 _THANKS_PHRASES = (
     "thank you", "thanks a lot", "thank u", "merci beaucoup", "merci bien", "je vous remercie",
@@ -50,6 +54,9 @@ _THANKS_PHRASES = (
     "merci d'avance", "merci d avance", "merci infiniment", "thanks in advance",
     "thank you so much", "شكرا جزيلا", "تشکر از شما", "د ډېر مننه", "خدا حافظ", "مع السلامه",
     "په مخه مو ښه", "au revoir",
+    # Blessings that thank: "may God reward you".
+    "الله يجزيكم الخير", "الله يجزيك الخير", "يجزيكم الخير", "خدای دې خیر درکړي",
+    "خدای دې خیر درکړه", "خدا خیرتان بدهد", "thanks again", "merci encore",
 )
 _GREETING_WORDS = (
     "bonjour", "bonsoir", "salut", "slt", "bjr", "coucou", "allo", "hello", "hi", "hey",
@@ -118,6 +125,13 @@ def strip(folded: str) -> str:
     if not found or not rest:
         return folded
     return " ".join(rest)
+
+
+def thanks(text: str) -> bool:
+    """Whether a message thanks, wherever in it: with news that a step went well, it tells
+    the problem is over ("merci, j'ai reçu la nouvelle API")."""
+    found, _ = _tokens(fold(text))
+    return any(f in _THANKS_KEYS for f in found)
 
 
 def small_talk(text: str) -> SmallTalk | None:

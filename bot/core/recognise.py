@@ -39,17 +39,40 @@ UNKNOWN = "unknown"
 GENERIC_CONCEPTS = frozenset({"work", "money", "months", "amount", "third_party", "resolved",
                               "scam_actor", "waiting", "elsewhere", "housing_benefit", "what_is",
                               "how_long", "office_hours", "eligibility", "new_one", "asylum",
-                              "passport"})
+                              "passport", "relief", "step_done", "bank"})
+#: Concepts that only tell good news from a report (`_good_news`), and add no feature: "got"
+#: or "finally" said nothing of which problem it is, and pulled reports towards the thanks.
+NEWS_ONLY = frozenset({"relief", "step_done"})
 #: Other offices and everyday life: the CAF and its housing benefit (the "APL", spelled like
 #: the API), France Travail, OFII, asylum (OFPRA, the CNDA), a doctor, school, a bank. People
 #: ask the assistant about them in the words of a report ("mon dossier CAF est bloqué", "the
 #: bank wants documents to open an account"); without an anchor of ANEF such a message is not
 #: a report.
-ELSEWHERE = frozenset({"elsewhere", "housing_benefit", "asylum"})
+ELSEWHERE = frozenset({"elsewhere", "housing_benefit", "asylum", "bank"})
 #: What only the ANEF procedure has: the API, the site's name, the préfecture, the residence
 #: card, the foreigner number, the timbre fiscal, the API's length, a file sent to the site.
 ANCHORS = frozenset({"api", "prefecture", "residence_card", "foreign_number", "timbre",
                      "file_upload", "short_validity"})
+#: What tells a problem in a message that also tells good news: "renewed, but the name is
+#: wrong", "I got an appointment but it was cancelled". Without any of them, thanks or relief
+#: with a step done ("merci, mon API a été renouvelée") is news, not a report.
+TROUBLE = frozenset({"refuse", "wrong_info", "error", "closed", "not_received", "locked",
+                     "short_validity", "not_shown", "scam_actor", "money", "reset"})
+_TROUBLE_WORDS = frozenset(fold(w) for w in (
+    # But, however, still.
+    "mais", "but", "however", "though", "pourtant", "cependant", "sauf", "except", "still",
+    "toujours", "ولی", "اما", "لیکن", "خو", "مگر", "لكن", "لاكن", "بصح", "walakin", "wali",
+    "ama", "lakin", "likin", "magar",
+    # Not, nothing, never.
+    "pas", "ne", "rien", "jamais", "plus", "not", "no", "never", "nothing", "didnt", "doesnt",
+    "dont", "cant", "isnt", "wasnt", "wont", "نه", "نشد", "نشده", "نمی", "هیچ", "نیست",
+    "نشته", "هیڅ", "نشی", "لم", "لا", "ما", "مش", "مو", "ماشی", "مافی", "مافيش", "بدون",
+    "hich", "nist", "na", "nashta", "heets", "mafi", "machi", "mech", "ma",
+    "n",
+    # A problem, named as such.
+    "probleme", "problem", "souci", "issue", "مشکل", "مشكلة", "مشكله", "ستونزه", "ستونزې",
+    "mushkil", "moshkel", "mochkil"))
+_BUT_PREFIXES = tuple(fold(w) for w in ("لكن", "ولكن"))
 #: Beside the asylum procedure, what is ANEF's: creating an account on a site.
 AFTER_ASYLUM = (frozenset({"create", "site"}), frozenset({"create", "account"}))
 #: The site's name and "a problem" as people write them, beside the concepts (which weigh in
@@ -216,7 +239,7 @@ def features(text: str, lexicon: Lexicon = EMPTY_LEXICON) -> dict[str, float]:
             for i in range(len(padded) - n + 1):
                 counts[padded[i:i + n]] += 1.0
     out = {k: 1.0 + math.log(v) for k, v in counts.items()}
-    concepts = sorted(lexicon.concepts(words))
+    concepts = sorted(lexicon.concepts(words) - NEWS_ONLY)
     for concept in concepts:
         out["c:" + concept] = lexicon.weight
     # Two concepts named together tell problems apart that share each one: the API with
@@ -310,6 +333,9 @@ class Recogniser:
             # ANEF problems as "the closest" either.
             return Recognition(UNKNOWN, top.score, candidates, unrelated=max(unrelated,
                                                                                 top.score))
+        if _good_news(text, words, found):
+            # "Thanks, my API was renewed": the problem it names is over.
+            return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
         if top.score < self.thresholds.accept or unrelated >= top.score:
             return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
         if len(words) < 2 and not found - GENERIC_CONCEPTS - ANCHORS:
@@ -355,12 +381,30 @@ def _elsewhere(words: Sequence[str], found: set[str]) -> bool:
     only ANEF has."""
     if not found & ELSEWHERE:
         return False
+    if found & ELSEWHERE == {"bank"} and "refuse" in found:
+        return False  # "the bank refused to open my account with this paper": the API's
+
     anchored = (bool(found & ANCHORS) or any(w in _SITE_NAMES for w in words)
                 # After OFPRA's decision comes ANEF: there, an account made on a site is
                 # ANEF's (the CAF's own account is not).
                 or (found & ELSEWHERE == {"asylum"}
                     and any(pair <= found for pair in AFTER_ASYLUM)))
     return not anchored
+
+
+def _good_news(text: str, words: Sequence[str], found: set[str]) -> bool:
+    """Whether a message thanks or is relieved that a step went well ("the préfecture gave
+    me my card today, thanks") and tells nothing wrong: no trouble named, no "but", no "not"."""
+    if found & TROUBLE:
+        return False
+    thanked = courtesy.thanks(text)
+    # A step done with thanks or relief; "it's solved" ("resolved") with thanks.
+    if not (("step_done" in found and (thanked or "relief" in found))
+            or ("resolved" in found and thanked)):
+        return False
+    every = set(words) | set(_WORD.findall(fold(text)))
+    # Arabic writes "but" with its pronoun or "and" on it: "لكنهم", "ولكن".
+    return not (every & _TROUBLE_WORDS or any(w.startswith(_BUT_PREFIXES) for w in every))
 
 
 def _nearest(values: list[float]) -> float:

@@ -358,3 +358,47 @@ def test_another_offices_account_is_not_about_the_procedure(model: Recogniser) -
     assert not model.about_the_procedure("نسيت كلمة السر تبع حساب الكاف")
     assert model.about_the_procedure("j'ai un problème avec mon compte")
     assert model.about_the_procedure("la CAF refuse mon récépissé")
+
+
+@pytest.mark.parametrize("news", [
+    # Thanks or relief with a step done, in the five languages and romanised: the problem it
+    # names is over (each scores nearer a problem than the thanks examples, so the rule decides).
+    "thank you, the préfecture renewed my card last week",
+    "bonne nouvelle, j'ai obtenu mon rendez-vous en préfecture pour lundi",
+    "تشکر، API نو ره گرفتم، خدا خیرتان بدهد",
+    "مننه، نوې API مې ترلاسه کړه",
+    "شكرا، اخيرا استلمت الوصل الجديد",
+    "tashakor, API jadid gereftam",
+])
+def test_good_news_is_not_a_report(model: Recogniser, news: str) -> None:
+    assert model.recognise(news).error == UNKNOWN
+
+
+@pytest.mark.parametrize(("report", "error"), [
+    # The same good news with a "but" and a trouble: a report.
+    ("merci, j'ai eu un rendez-vous en préfecture mais ils l'ont annulé",
+     "appointment_unavailable"),
+    ("thanks, my API was renewed but my date of birth is wrong on it", "api_wrong_mentions"),
+    ("شكرا، استلمت الوصل الجديد لكنهم كتبوا اسمي غلط", "api_wrong_mentions"),
+    ("تشکر، API نو گرفتم ولی تاریخ تولدم غلط است", "api_wrong_mentions"),
+    ("مننه، نوې API راغله خو نوم مې غلط لیکلی", "api_wrong_mentions"),
+])
+def test_good_news_with_a_trouble_is_still_a_report(model: Recogniser, report: str,
+                                                    error: str) -> None:
+    assert model.recognise(report).error == error
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    # A bank account to open is everyday life; a bank refusing the API is a report.
+    ("I want to open a bank account, which papers do they ask?", UNKNOWN),
+    ("la banque me demande quoi pour ouvrir un compte ?", UNKNOWN),
+    ("البنك ما رضي يفتحلي حساب بالوصل", "api_refused_by_third_party"),
+    ("the bank refuses my API to open an account", "api_refused_by_third_party"),
+    ("بانک زما API نه مني", "api_refused_by_third_party"),
+    # "What's new?" asks after the person; no news of the application is a report.
+    ("سلام چه خبر", UNKNOWN),
+    ("quoi de neuf ?", UNKNOWN),
+    ("هیچ خبر از درخواستم نیست، هشت ماه شده", "application_stuck"),
+])
+def test_banks_and_news_of_the_person(model: Recogniser, text: str, error: str) -> None:
+    assert model.recognise(text).error == error
