@@ -323,13 +323,13 @@ KILL_SWITCHES = ("RELAIS_SIM_KILL_AFTER_TURNS", "RELAIS_SIM_KILL_AFTER_SENDS",
 
 def run_simulate(lines: Iterable[dict[str, Any] | str], *, db: Path | None = None,
                  now: str = "2026-03-02T10:00:00+01:00", env: dict[str, str] | None = None,
-                 timeout: float = 60, process: bool = False
+                 timeout: float = 60, process: bool = False, forked: bool = False
                  ) -> subprocess.CompletedProcess[str]:
     """Run `python -m bot simulate` as a user would, with JSON lines on stdin: in this
-    process (`run_command`; its engine is the one shared by the session); with a kill switch
-    in `env`, in a process of its own, forked from one that loaded the assistant once
-    (tests/simulator_process.py); with `process`, in a new Python interpreter (about a second
-    and a half of start-up: for what only a new interpreter shows)."""
+    process (`run_command`; its engine is the one shared by the session); with `forked` or a
+    kill switch in `env`, in a process of its own, forked from another interpreter that loaded
+    the assistant once (tests/simulator_process.py: its own hash seed too); with `process`,
+    in a new Python interpreter (about a second and a half of start-up: for the entry point)."""
     text = "".join((line if isinstance(line, str) else json.dumps(line, ensure_ascii=False))
                    + "\n" for line in lines)
     args = ["simulate", "--now", now]
@@ -340,7 +340,7 @@ def run_simulate(lines: Iterable[dict[str, Any] | str], *, db: Path | None = Non
         return subprocess.run([sys.executable, "-m", "bot", *args], input=text,
                               capture_output=True, text=True, cwd=ROOT, timeout=timeout,
                               env={**os.environ, **env}, check=False)
-    if any(name in env for name in KILL_SWITCHES):
+    if forked or any(name in env for name in KILL_SWITCHES):
         return run_killable(args, text, env, timeout)
     return run_command(args, text, env)
 

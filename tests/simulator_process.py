@@ -5,8 +5,10 @@ the imports, then loading the content and building the engine. The crash tests s
 test. Here each is forked from one server process (multiprocessing's forkserver) that did that
 work once for the test process (tests/simulator_preload.py): the child is a real process, with
 its own memory, its own SQLite connections and its own death, running the command line's own
-`main`. Where the process itself is what is tested (the `python -m bot` entry point, another
-interpreter's hash seed), tests/conftest.py's `run_simulate(process=True)` starts a new one.
+`main`. The server is an interpreter of its own, with its own hash seed: the simulator's
+output must not depend on it (tests/test_simulate.py). Where the process itself is what is
+tested (the `python -m bot` entry point), tests/conftest.py's `run_simulate(process=True)`
+starts a new one.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The `python -m bot simulate` contract, run through its command line with JSON lines on
-stdin, as its users run it: in a separate process where the process is what is tested (the
-entry point; the same output from another interpreter, whose string hashing differs), else
-in this one (tests/conftest.py's `run_simulate`)."""
+stdin, as its users run it: in a new process where the process is what is tested (the entry
+point), in another interpreter for the same output whatever the string hashing, else in this
+one (tests/conftest.py's `run_simulate`)."""
 
 from __future__ import annotations
 
@@ -56,8 +56,9 @@ def test_same_input_same_output() -> None:
     lines = [{"user": "u1", "text": "سلام، من کمک میخواهم"}, {"user": "u1", "choice": "keep"},
              {"user": "u2", "text": "/start"}, {"user": "u1", "choice": "agree"},
              {"user": "u1", "text": "/help"}]
-    # The second run in a new interpreter: its own hash seed, so no set or dict order leaks.
-    first, second = run_simulate(lines), run_simulate(lines, process=True)
+    # The second run in another interpreter (the one the forked simulators come from, started
+    # on its own): its own hash seed, so no set or dict order leaks.
+    first, second = run_simulate(lines), run_simulate(lines, forked=True)
     assert first.stdout == second.stdout
     assert first.stdout
 
