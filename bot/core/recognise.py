@@ -63,11 +63,12 @@ _TROUBLE_WORDS = frozenset(fold(w) for w in (
     "mais", "but", "however", "though", "pourtant", "cependant", "sauf", "except", "still",
     "toujours", "ولی", "اما", "لیکن", "خو", "مگر", "لكن", "لاكن", "بصح", "walakin", "wali",
     "ama", "lakin", "likin", "magar",
-    # Not, nothing, never.
+    # Not, nothing, never. (Not the Arabic "ما": as often "what" or "as" ("متل ما قلتولي")
+    # as "not", whose verbs the concepts name: "ما وصلني", "ما اجت".)
     "pas", "ne", "rien", "jamais", "plus", "not", "no", "never", "nothing", "didnt", "doesnt",
     "dont", "cant", "isnt", "wasnt", "wont", "نه", "نشد", "نشده", "نمی", "هیچ", "نیست",
-    "نشته", "هیڅ", "نشی", "لم", "لا", "ما", "مش", "مو", "ماشی", "مافی", "مافيش", "بدون",
-    "hich", "nist", "na", "nashta", "heets", "mafi", "machi", "mech", "ma",
+    "نشته", "هیڅ", "نشی", "لم", "لا", "مش", "ماشی", "مافی", "مافيش", "بدون",
+    "hich", "nist", "na", "nashta", "heets", "mafi", "machi", "mech",
     "n",
     # A problem, named as such.
     "probleme", "problem", "souci", "issue", "مشکل", "مشكلة", "مشكله", "ستونزه", "ستونزې",
@@ -333,7 +334,10 @@ class Recogniser:
             # ANEF problems as "the closest" either.
             return Recognition(UNKNOWN, top.score, candidates, unrelated=max(unrelated,
                                                                                 top.score))
-        if _good_news(text, words, found):
+        # Arabic writes "and" onto the verb of news ("وإجت", "ووصلني").
+        unjoined = self.lexicon.concepts([w[1:] for w in words if w.startswith("و")
+                                          and len(w) > 3]) & (NEWS_ONLY | {"resolved"})
+        if _good_news(text, words, found | unjoined):
             # "Thanks, my API was renewed": the problem it names is over.
             return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
         if top.score < self.thresholds.accept or unrelated >= top.score:

@@ -402,3 +402,26 @@ def test_good_news_with_a_trouble_is_still_a_report(model: Recogniser, report: s
 ])
 def test_banks_and_news_of_the_person(model: Recogniser, text: str, error: str) -> None:
     assert model.recognise(text).error == error
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    # The foreigner number typed to log in is a login, not an account being created.
+    ("I enter my foreigner number and password and it brings me back to the first page",
+     "login_loop"),
+    ("je mets mon numéro étranger et mon mot de passe et je reviens à l'accueil", "login_loop"),
+    # An office that charges for the application is a scam; the timbre's price is a question.
+    ("a shop in my street asks 120 euros to fill in my ANEF application",
+     "scam_payment_request"),
+    ("how much is the timbre for the residence card?", "fee_payment_question"),
+    # Arabic dialect forms: "ثلاث شهور" of a shorter API, three months of waiting; "نعمل حساب"
+    # on ANEF, not at a bank; news told with "and" on its verb.
+    ("الوصل الجديد غير ثلاث شهور، علاش؟", "api_short_validity"),
+    ("مرت ثلاث شهور على طلبي في ANEF وما في أي جواب", "application_stuck"),
+    ("ما قدرتش نعمل حساب على الموقع تاع ANEF", "account_creation_blocked"),
+    ("بغيت نعمل حساب في البنك", UNKNOWN),
+    ("شكرا بزاف، ووصلني الوصل الجديد اليوم", UNKNOWN),
+    ("شكرا، ووصلني الوصل الجديد بس كاتبين اسمي غلط", "api_wrong_mentions"),
+    ("جنسيتي مكتوبة غلط في الوصل", "api_wrong_mentions"),
+])
+def test_logins_offices_and_dialect_forms(model: Recogniser, text: str, error: str) -> None:
+    assert model.recognise(text).error == error
