@@ -340,6 +340,9 @@ class Recogniser:
         if _good_news(text, words, found | unjoined):
             # "Thanks, my API was renewed": the problem it names is over.
             return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
+        if _far_ahead(fold(text)) and not found & TROUBLE and not _troubled(text, words):
+            # "My card expires in 8 months, too early to renew?": when, not what went wrong.
+            return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
         if top.score < self.thresholds.accept or unrelated >= top.score:
             return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
         if len(words) < 2 and not found - GENERIC_CONCEPTS - ANCHORS:
@@ -406,9 +409,50 @@ def _good_news(text: str, words: Sequence[str], found: set[str]) -> bool:
     if not (("step_done" in found and (thanked or "relief" in found))
             or ("resolved" in found and thanked)):
         return False
+    return not _troubled(text, words)
+
+
+def _troubled(text: str, words: Sequence[str]) -> bool:
+    """Whether a message says "but", "not" or "a problem" (`_TROUBLE_WORDS`)."""
     every = set(words) | set(_WORD.findall(fold(text)))
     # Arabic writes "but" with its pronoun or "and" on it: "لكنهم", "ولكن".
-    return not (every & _TROUBLE_WORDS or any(w.startswith(_BUT_PREFIXES) for w in every))
+    return bool(every & _TROUBLE_WORDS or any(w.startswith(_BUT_PREFIXES) for w in every))
+
+
+#: A card or API that ends this many months ahead, or more, is no problem yet: a renewal is
+#: filed 4 to 2 months before the end (ANEF.md, R. 431-5 [S8]), so "my card expires in 8
+#: months, can I renew now?" asks when, and nothing has gone wrong.
+FAR_AHEAD_MONTHS = 5
+_NUMBER_WORDS = {fold(w): n for n, words in {
+    5: ("cinq", "five", "پنج", "پنځه", "خمسة", "خمس", "خمسه"),
+    6: ("six", "شش", "شپږ", "ستة", "سته", "ست"),
+    7: ("sept", "seven", "هفت", "اووه", "سبعة", "سبعه", "سبع"),
+    8: ("huit", "eight", "هشت", "اته", "ثمانية", "ثمانيه", "تمنية", "تمانية", "ثمان"),
+    9: ("neuf", "nine", "نه", "نهه", "تسعة", "تسعه", "تسع"),
+    10: ("dix", "ten", "ده", "لس", "عشرة", "عشره", "عشر"),
+    11: ("onze", "eleven", "یازده", "یوولس"),
+    12: ("douze", "twelve", "دوازده", "دولس"),
+}.items() for w in words}
+_COUNT = r"(\d+|\w+)"
+_MONTHS = r"(?:mois|months?|ماه\w*|میاشت\w*|شهور|شهر|اشهر|أشهر)"
+#: "in 8 months", "dans 8 mois", "۸ ماه بعد", "بعد از ۸ ماه", "اته میاشتې وروسته",
+#: "بعد ثمانية شهور": a time ahead, not a time ago ("depuis", "ago", "پیش", "قبل").
+_AHEAD = tuple(re.compile(p) for p in (
+    rf"\b(?:in|dans|within|d'ici) {_COUNT} {_MONTHS}",
+    rf"{_COUNT} {_MONTHS} (?:بعد|دیگه|دیگر|وروسته|نور|later|from now)",
+    rf"(?:بعد از|بعد|تا|خلال|من هنا|تر|ta) {_COUNT} {_MONTHS}",
+))
+
+
+def _far_ahead(folded: str) -> bool:
+    """Whether a message tells of an end some months ahead (`FAR_AHEAD_MONTHS` or more)."""
+    for pattern in _AHEAD:
+        for match in pattern.finditer(folded):
+            count = match.group(1)
+            months = int(count) if count.isdigit() else _NUMBER_WORDS.get(count, 0)
+            if months >= FAR_AHEAD_MONTHS:
+                return True
+    return False
 
 
 def _nearest(values: list[float]) -> float:

@@ -425,3 +425,19 @@ def test_banks_and_news_of_the_person(model: Recogniser, text: str, error: str) 
 ])
 def test_logins_offices_and_dialect_forms(model: Recogniser, text: str, error: str) -> None:
     assert model.recognise(text).error == error
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    # An end months ahead is a question of when (a renewal is filed 4 to 2 months before).
+    ("ma carte expire dans six mois, je peux déjà demander le renouvellement ?", UNKNOWN),
+    ("بطاقتي تنتهي بعد سبعة شهور، واش نقدر نجدد دابا؟", UNKNOWN),
+    ("کارت اقامتم ده ماه دیگه تمام میشه، از حالا درخواست بتم؟", UNKNOWN),
+    # The same months in the past, or with a trouble, are reports.
+    ("mon API a expiré il y a 6 mois", "api_expired_not_renewed"),
+    ("کارت اقامتم ۸ ماه پیش ختم شد و API نو نیامده", "api_expired_not_renewed"),
+    ("my card ends in 6 months but the bank already refuses my API",
+     "api_refused_by_third_party"),
+])
+def test_an_end_months_ahead_is_no_problem_yet(model: Recogniser, text: str,
+                                               error: str) -> None:
+    assert model.recognise(text).error == error
