@@ -46,6 +46,12 @@ CLAIM_HORIZON = 0.2
 #: should wait on the server for ever.
 FAREWELL_WAIT = timedelta(days=7)
 
+#: A row still 'sending' this long after its claim was taken by a sender that died with no
+#: election following: the web chat's relay on an instance that does not lead (a leader's death
+#: elects another, which recovers its rows at once). A live sender holds a row for the time of
+#: one request; this is far longer, so a slow request is never taken for a dead one.
+ABANDONED_AFTER = timedelta(minutes=5)
+
 
 @runtime_checkable
 class SenderWakes(Protocol):
@@ -146,6 +152,22 @@ class Sender:
             listening.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listening
+
+    async def recover_abandoned(self, stop: asyncio.Event, every: float = 60.0) -> None:
+        """The leader's look, every `every` seconds until `stop`, for rows claimed more than
+        ABANDONED_AFTER ago and still 'sending': put back if never posted, else uncertain
+        (`Storage.recover_in_flight`). Without it, a person whose web chat rows a dying
+        follower held would get nothing more until the next election."""
+        while not stop.is_set():
+            try:
+                found = await self.storage.recover_in_flight(self.clock.now() - ABANDONED_AFTER)
+                if found.resent or found.uncertain:
+                    log.warning("%d messages a sender had claimed and left: %d put back to be "
+                                "sent, %d left uncertain", sum(found), *found)
+            except Exception:  # the next look tries again
+                log.exception("looking for abandoned messages failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
 
     async def drain(self, users: Sequence[str] | None = None,
                     stop: asyncio.Event | None = None) -> SendReport:

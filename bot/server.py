@@ -244,6 +244,8 @@ class Server:
                      "%d left uncertain)", in_flight.resent, in_flight.uncertain)
         duties: list[Duty] = [self.runtime.sender.run, self.runtime.scheduler.run,
                               functools.partial(self.announcer.run, live=self.live)]
+        if self.runtime.storage.locks_users:  # what a follower's dead relay left 'sending'
+            duties.append(self.runtime.sender.recover_abandoned)
         if await self._start_telegram() and self.polling is not None:
             duties.append(self.polling.run)
         if isinstance(self.runtime.storage, SenderWakes):  # others' turns wake the sender

@@ -14,12 +14,14 @@ from bot.clock import ManualClock, SystemClock
 from bot.core.model import MessageKind
 from bot.outgoing import Outgoing
 from bot.sender import (
+    ABANDONED_AFTER,
     CLAIM_HORIZON,
     FAREWELL_WAIT,
     Limiter,
     RateLimit,
     RetryPolicy,
     Sender,
+    SendReport,
 )
 from bot.storage.base import Delivery
 from bot.storage.sqlite import SQLiteStorage
@@ -130,6 +132,31 @@ async def test_a_row_claimed_but_not_posted_at_a_crash_is_sent_once(
     sender = Sender(storage, {"test": channel}, ManualClock(NOW))
     await sender.drain()
     assert [m.text for m in channel.sent] == ["claimed only", "next"]
+
+
+async def test_the_leader_puts_back_what_a_dead_sender_left_claimed(
+        storage: SQLiteStorage, channel: RecordingChannel) -> None:
+    """A follower's relay claimed a row and died, and no election followed: the leader's look
+    puts the row back once ABANDONED_AFTER has passed since the claim, and it goes once."""
+    await _enqueue(storage, "test:a", "held by a dead sender", "next")
+    await storage.claim_outbox(NOW, 10)
+    clock = ManualClock(NOW + ABANDONED_AFTER - timedelta(seconds=1))
+    sender = Sender(storage, {"test": channel}, clock)
+    stop = asyncio.Event()
+    looking = asyncio.create_task(sender.recover_abandoned(stop, every=0.01))
+    try:
+        await asyncio.sleep(0.05)
+        assert await sender.drain() == SendReport()  # too recent: its sender may be alive
+        clock.set(NOW + ABANDONED_AFTER + timedelta(seconds=1))
+        for _ in range(100):
+            if (await sender.drain()).sent:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await looking
+    await sender.drain()
+    assert [m.text for m in channel.sent] == ["held by a dead sender", "next"]
 
 
 async def test_rate_limits_space_one_chat_without_holding_others(

@@ -262,11 +262,11 @@ class Storage(Protocol):
         """Back to pending at `available_at`, the attempt not counted (a rate limit), if
         `claim` still holds the row."""
         ...
-    async def recover_in_flight(self) -> InFlight:
+    async def recover_in_flight(self, claimed_before: datetime | None = None) -> InFlight:
         """After a crash: rows left 'sending' that no request had started for (no `posted_at`)
         go back to 'pending', in their place in the queue, and are sent again; those whose
         request may have reached the user are marked 'uncertain' and never sent again (a double
-        message is worse than a rare gap)."""
+        message is worse than a rare gap). `claimed_before`: only rows claimed before then."""
         ...
     async def set_reachable(self, user: str, reachable: bool) -> None: ...
     async def record_peer_status(self, channel: str, ref: str, status: str, at: datetime,

@@ -136,12 +136,13 @@ class OutboxRescheduling(_Store):
 class OutboxReads(_Store):
     """The outbox seen from outside the sender: status, counts, how a row went out."""
 
-    async def recover_in_flight(self) -> InFlight:
+    async def recover_in_flight(self, claimed_before: datetime | None = None) -> InFlight:
         """At start-up, or when an instance is elected to send (PostgreSQL): rows a crash left
         'sending'. One whose request had not started (no `posted_at`: the sender died between
         claiming it and posting it) goes back to 'pending', where it was in its user's queue
         (its id), the claim not counted as an attempt. One whose request may have reached the
-        user is never sent again: 'uncertain'.
+        user is never sent again: 'uncertain'. `claimed_before`: only the rows claimed before
+        that moment (a sender that died with no election following: `recover_abandoned`).
 
         On PostgreSQL, other instances may be sending meanwhile (the web chat's relay, or a
         leader that lost its lock and has not stopped yet). A row of theirs put back here is
@@ -149,12 +150,14 @@ class OutboxReads(_Store):
         is marked uncertain, and their `mark_sent` still records it as sent. The rows put back
         go first: a row posted between the two statements is then caught by the second, and
         a row claimed between them (no `posted_at`) is left to its live sender."""
+        scope, args = ("", ()) if claimed_before is None else (
+            " AND claimed_at < ?", (iso(claimed_before),))
         resent = await self._write(
             "UPDATE outbox SET status = 'pending', attempts = attempts - 1 "
-            "WHERE status = 'sending' AND posted_at IS NULL")
+            f"WHERE status = 'sending' AND posted_at IS NULL{scope}", *args)
         uncertain = await self._write(
             "UPDATE outbox SET status = 'uncertain', body = '{}' "
-            "WHERE status = 'sending' AND posted_at IS NOT NULL")
+            f"WHERE status = 'sending' AND posted_at IS NOT NULL{scope}", *args)
         return InFlight(resent, uncertain)
 
     async def outbox_status(self, message_id: int) -> str | None:

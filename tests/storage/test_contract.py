@@ -180,6 +180,23 @@ async def test_rows_claimed_but_never_posted_are_sent_again_in_order(store: SQLi
     assert await store.claim_outbox(T0, 10) == []  # a2 still waits behind it
 
 
+async def test_a_recovery_of_abandoned_rows_leaves_the_recent_claims(store: SQLiteStorage
+                                                                     ) -> None:
+    """The leader's look for what a dead follower left 'sending' (bot/sender.py,
+    recover_abandoned) takes only the rows claimed before its moment."""
+    async with store.transaction() as tx:
+        for user in (U1, U2):
+            await tx.enqueue(user, MessageKind.REPLY, "fr", "a", (), T0)
+    old, = await store.claim_outbox(T0, 1)
+    await store.mark_posted(old.claim, [old.id], T0)
+    recent, = await store.claim_outbox(T0 + timedelta(minutes=10), 1)
+    assert await store.recover_in_flight(T0) == (0, 0)  # nothing claimed before T0
+    assert await store.recover_in_flight(T0 + timedelta(minutes=5)) == (0, 1)
+    assert await store.outbox_status(old.id) == "uncertain"
+    assert await store.outbox_status(recent.id) == "sending"  # its sender may be alive
+    assert await store.mark_posted(recent.claim, [recent.id], T0) == {recent.id}
+
+
 async def test_a_claim_a_recovery_took_back_is_not_posted(store: SQLiteStorage) -> None:
     """Another instance, elected meanwhile, recovered the row: the first claim may not post
     it, even once a new claim holds it; nor put it back for later."""

@@ -62,8 +62,9 @@ class OutboxStore(Connection, OutboxReads, OutboxRescheduling):
             token = claim_token()
             if rows:
                 await conn.execute("UPDATE outbox SET status = 'sending', "
-                                   "attempts = attempts + 1, claim_token = %s, posted_at = NULL "
-                                   "WHERE id = ANY(%s)", (token, [r[0] for r in rows]))
+                                   "attempts = attempts + 1, claim_token = %s, claimed_at = %s, "
+                                   "posted_at = NULL WHERE id = ANY(%s)",
+                                   (token, iso(now), [r[0] for r in rows]))
         return [claimed(row, token) for row in rows]
 
     async def mark_posted(self, claim: int, ids: Sequence[int], now: datetime) -> set[int]:

@@ -77,8 +77,8 @@ class OutboxStore(Connection, OutboxReads, OutboxRescheduling):
                 "ORDER BY o.id LIMIT ?", (*params, limit)).fetchall()
             conn.executemany(
                 "UPDATE outbox SET status = 'sending', attempts = attempts + 1, "
-                "claim_token = ?, posted_at = NULL WHERE id = ?",
-                [(token, row[0]) for row in rows])
+                "claim_token = ?, claimed_at = ?, posted_at = NULL WHERE id = ?",
+                [(token, iso(now), row[0]) for row in rows])
             return rows
 
         token = claim_token()
