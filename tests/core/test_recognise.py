@@ -441,3 +441,12 @@ def test_logins_offices_and_dialect_forms(model: Recogniser, text: str, error: s
 def test_an_end_months_ahead_is_no_problem_yet(model: Recogniser, text: str,
                                                error: str) -> None:
     assert model.recognise(text).error == error
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    # Romanised Dari: a company that did not accept the API; a company's job is not ANEF.
+    ("sherkat API ma ra qabul nakard, karta mekhaya", "api_refused_by_third_party"),
+    ("da sherkat kar mekhayom, che kar konom?", UNKNOWN),
+])
+def test_romanised_refusals(model: Recogniser, text: str, error: str) -> None:
+    assert model.recognise(text).error == error
