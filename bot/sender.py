@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from bot.channels.base import (
     Channel,
@@ -31,6 +31,7 @@ from bot.channels.base import (
 from bot.clock import Clock
 from bot.core.model import MessageKind
 from bot.documents.delivery import DocumentSource
+from bot.stacks import awaiting
 from bot.storage.base import Delivery, OutboxMessage, Storage
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,15 @@ CLAIM_HORIZON = 0.2
 #: is dropped: a page closed for a week is unlikely to reopen, and nothing about the person
 #: should wait on the server for ever.
 FAREWELL_WAIT = timedelta(days=7)
+
+#: Seconds after which a call of the sender to the database that has not answered is left for
+#: stuck. They answer in milliseconds, a second or two under heavy load; but the two-instance
+#: crash test saw a leader's claim wait for ever for an answer its database session had no
+#: longer to give (the session idle, the client still waiting), and nothing went out. The
+#: sender then leaves that call and carries on with another connection of the pool; what the
+#: call took, if it ever ends, is put back (a claim) or recovered later (`recover_abandoned`):
+#: never sent twice.
+STUCK_AFTER = 20.0
 
 #: A row still 'sending' this long after its claim was taken by a sender that died with no
 #: election following: the web chat's relay on an instance that does not lead (a leader's death
@@ -132,6 +142,8 @@ class Sender:
         self.policy = policy or RetryPolicy()
         self.batch = batch
         self._wake = asyncio.Event()
+        #: Database calls left for stuck (STUCK_AFTER), kept until they end.
+        self._stuck: set[asyncio.Future[Any]] = set()
         self._soonest: float | None = None  # when a message a rate limit deferred is ready
 
     def wake(self) -> None:
@@ -176,8 +188,13 @@ class Sender:
         what happened."""
         report = SendReport()
         while stop is None or not stop.is_set():
-            claimed = await self.storage.claim_outbox(self.clock.now(), self._claim_size(),
-                                                      leave=self.leave, users=users)
+            claiming = asyncio.ensure_future(self.storage.claim_outbox(
+                self.clock.now(), self._claim_size(), leave=self.leave, users=users))
+            if not await self._answered(claiming, "claiming the outbox"):
+                claiming.add_done_callback(self._put_back)
+                self._wake.set()  # the loop drains again at once, on another connection
+                return report
+            claimed = claiming.result()
             if not claimed:
                 return report
             # A batch holds at most one message per user (claim_outbox), so its messages can
@@ -185,8 +202,34 @@ class Sender:
             # went out is recorded in one transaction.
             sent: list[tuple[int, Delivery]] = []
             await self._post(claimed, report, sent)
-            await self.storage.mark_sent_many(sent, self.clock.now())
+            # Left unanswered, the rows stay 'sending', posted: never sent again.
+            await self._answered(asyncio.ensure_future(
+                self.storage.mark_sent_many(sent, self.clock.now())), "recording what was sent")
         return report
+
+    async def _answered(self, call: asyncio.Future[Any], what: str) -> bool:
+        """Whether the database `call` ended within STUCK_AFTER (its error raised); if not, it
+        is left running, logged with where it waits, and False."""
+        done, _ = await asyncio.wait({call}, timeout=STUCK_AFTER)
+        if call in done:
+            call.result()
+            return True
+        self._stuck.add(call)
+        call.add_done_callback(self._stuck.discard)
+        where = " > ".join(awaiting(call.get_coro())) if isinstance(call, asyncio.Task) else ""
+        log.warning("%s took more than %g s: left, the sender goes on (%s)", what,
+                    STUCK_AFTER, where)
+        return False
+
+    def _put_back(self, claiming: asyncio.Future[list[OutboxMessage]]) -> None:
+        """A claim left for stuck that ended after all: its rows go back to the queue."""
+        if claiming.cancelled() or claiming.exception() is not None:
+            return
+        for message in claiming.result():
+            task = asyncio.ensure_future(self.storage.defer(message.id, self.clock.now(),
+                                                            message.claim))
+            self._stuck.add(task)
+            task.add_done_callback(self._stuck.discard)
 
     async def _post(self, claimed: list[OutboxMessage], report: SendReport,
                     sent: list[tuple[int, Delivery]]) -> None:
@@ -208,8 +251,12 @@ class Sender:
                 elapsed = time.monotonic() - started
                 wave = [m for offset, m in slots if offset <= elapsed]
                 slots = [(offset, m) for offset, m in slots if offset > elapsed]
-                ours = await self.storage.mark_posted(wave[0].claim, [m.id for m in wave],
-                                                      self.clock.now())
+                marking = asyncio.ensure_future(self.storage.mark_posted(
+                    wave[0].claim, [m.id for m in wave], self.clock.now()))
+                # Unanswered, the wave is not posted: its rows are recovered later, put back if
+                # the mark never committed, uncertain if it did.
+                ours = marking.result() if await self._answered(marking, "marking rows "
+                                                                "posted") else set()
                 # A message missing from `ours` was put back by a recovery (another instance
                 # was elected meanwhile): it is sent from the queue again, not from here.
                 requests += [asyncio.create_task(self._deliver(m, report, sent))

@@ -74,10 +74,13 @@ async def until(condition: Callable[[], bool], within: float = 10) -> float:
 
 
 def lock_holders(url: str) -> list[int]:
+    """This database's holders of the leader's lock (the server is shared by the run's
+    workers: another test's instances hold the same lock in their own database)."""
     with psycopg.connect(url) as conn:
         return [row[0] for row in conn.execute(
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = %s "
-            "AND granted", (LEADER_LOCK,))]
+            "AND granted AND database = (SELECT oid FROM pg_database "
+            "WHERE datname = current_database())", (LEADER_LOCK,))]
 
 
 async def test_a_duty_that_fails_hands_the_lead_over_and_the_work_goes_on(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +25,7 @@ from bot.sender import (
     Sender,
     SendReport,
 )
-from bot.storage.base import Delivery
+from bot.storage.base import Delivery, OutboxMessage
 from bot.storage.sqlite import SQLiteStorage
 from tests.conftest import NOW, RecordingChannel
 
@@ -157,6 +159,57 @@ async def test_the_leader_puts_back_what_a_dead_sender_left_claimed(
         await looking
     await sender.drain()
     assert [m.text for m in channel.sent] == ["held by a dead sender", "next"]
+
+
+class FirstClaimHangs(SQLiteStorage):
+    """The database's answer to the first claim does not come until `answer` is set (as a
+    leader's claim once waited for ever under load); every other call is the real one."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.answer = asyncio.Event()
+        self.claims = 0
+
+    async def claim_outbox(self, now: datetime, limit: int, **scope: Any
+                           ) -> list[OutboxMessage]:
+        self.claims += 1
+        if self.claims == 1:
+            await self.answer.wait()
+        return await super().claim_outbox(now, limit, **scope)
+
+
+async def test_a_claim_that_never_answers_is_left_and_nothing_is_sent_twice(
+        tmp_path: Path, channel: RecordingChannel, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr("bot.sender.STUCK_AFTER", 0.2)
+    storage = FirstClaimHangs(str(tmp_path / "stuck.sqlite3"))
+    await storage.open()
+    try:
+        await _enqueue(storage, "test:a", "first")
+        sender = Sender(storage, {"test": channel}, ManualClock(NOW))
+        stop = asyncio.Event()
+        loop = asyncio.create_task(sender.run(stop, idle_seconds=30))
+        for _ in range(200):  # left after 0.2 s; the loop drains again at once
+            if channel.sent:
+                break
+            await asyncio.sleep(0.01)
+        assert [m.text for m in channel.sent] == ["first"]
+        assert "claiming the outbox took more than 0.2 s: left" in caplog.text
+        # The stuck claim ends after all, and takes a message written meanwhile: it is put
+        # back to the queue and sent once, by the loop.
+        await _enqueue(storage, "test:b", "second")
+        storage.answer.set()
+        for _ in range(200):
+            if len(channel.sent) == 2:
+                break
+            await asyncio.sleep(0.01)
+            sender.wake()
+        stop.set()
+        await loop
+        assert [m.text for m in channel.sent] == ["first", "second"]
+        assert await storage.pending_count() == 0
+    finally:
+        await storage.close()
 
 
 async def test_rate_limits_space_one_chat_without_holding_others(
