@@ -307,6 +307,20 @@ async def test_rows_are_claimed_only_as_fast_as_the_rate_lets_them_out(
     assert max(channel.in_flight) <= 30 * CLAIM_HORIZON  # 6, where 40 were claimed at once
 
 
+async def test_a_channel_not_configured_does_not_slow_the_claims(
+        storage: SQLiteStorage) -> None:
+    """The server has limits for every channel it knows; only the ones it sends on count."""
+    channel = _WatchingChannel(storage)
+    sender = Sender(storage, {"test": channel}, SystemClock(),
+                    limits={"test": RateLimit(per_second=1000, chat_interval=0.01),
+                            "whatsapp": RateLimit(per_second=20, chat_interval=1)})
+    for n in range(40):
+        await _enqueue(storage, f"test:{n}", f"hello {n}")
+    await sender.drain()
+    assert len(channel.sent) == 40
+    assert max(channel.in_flight) > 20 * CLAIM_HORIZON  # 40 in one claim, not 4 at a time
+
+
 def test_a_telegram_group_gets_at_most_twenty_messages_a_minute() -> None:
     limiter = Limiter(RateLimit(per_second=30, chat_interval=1, group_per_minute=20))
     assert limiter.reserve("-100123", 0.0) == 0.0
