@@ -8,6 +8,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pytest
 from aiohttp import ClientResponse, web
@@ -22,6 +23,9 @@ from bot.storage.sqlite import SQLiteStorage
 from bot.storage.staff import Caseworker
 from tests.clients import WebClient
 from tests.conftest import NOW
+
+if TYPE_CHECKING:  # the browser tests only: playwright is not imported by the others
+    from playwright.async_api import ConsoleMessage, Page
 
 CANNED = [("docs", "Merci, nous avons bien reçu vos documents."),
           ("rdv", "Nous vous proposons un rendez-vous à la permanence de mardi.")]
@@ -112,6 +116,41 @@ async def login(client: WebClient, email: str, password: str) -> ClientResponse:
     return await client.post("/inbox/login", data={"login_token": token, "email": email,
                                                    "password": password},
                               allow_redirects=False)
+
+
+def console_errors(page: Page) -> list[str]:
+    """The errors the page writes to its console from now on (a content-security-policy
+    violation, a broken asset), each with the address it came from."""
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(f"{message.text} {message.location.get('url')}")
+
+    page.on("console", on_console)
+    return errors
+
+
+async def sign_in(page: Page, email: str, password: str) -> None:
+    """Fill and send the sign-in form the page shows."""
+    await page.get_by_label("Adresse e-mail").fill(email)
+    await page.get_by_label("Mot de passe").fill(password)
+    await page.get_by_role("button", name="Se connecter").click()
+
+
+#: What a caseworker chooses at their first sign-in, in the browser tests.
+NEW_PASSWORD = "une longue phrase de passe"
+
+
+async def first_sign_in(page: Page, email: str, one_time: str) -> None:
+    """Sign in with the one-time password, then choose NEW_PASSWORD as the page asks."""
+    await sign_in(page, email, one_time)
+    await page.get_by_text("Le mot de passe provisoire ne sert qu'une fois").wait_for()
+    await page.get_by_label("Mot de passe actuel").fill(one_time)
+    await page.get_by_label("Nouveau mot de passe (12 caractères au moins)").fill(NEW_PASSWORD)
+    await page.get_by_label("Nouveau mot de passe, une seconde fois").fill(NEW_PASSWORD)
+    await page.get_by_role("button", name="Enregistrer").click()
+    await page.get_by_text("Votre mot de passe est changé.").wait_for()
 
 
 async def csrf(client: WebClient, path: str = "/inbox/") -> str:

@@ -18,7 +18,7 @@ from bot.settings import Settings
 from bot.storage.cases import CaseStore
 from bot.storage.sqlite import SQLiteStorage
 from tests.clients import WebClient
-from tests.inbox.conftest import PASSWORD, organisation, worker
+from tests.inbox.conftest import PASSWORD, organisation, sign_in, worker
 
 pytestmark = pytest.mark.slow
 
@@ -73,9 +73,7 @@ async def test_a_caseworker_answers_a_pashto_speaker_from_the_inbox(
 
     desk = await browser.new_page(viewport={"width": 390, "height": 844})
     await desk.goto(str(client.make_url("/inbox/")))
-    await desk.get_by_label("Adresse e-mail").fill("anne@example.org")
-    await desk.get_by_label("Mot de passe").fill(PASSWORD)
-    await desk.get_by_role("button", name="Se connecter").click()
+    await sign_in(desk, "anne@example.org", PASSWORD)
     await desk.locator("ol.cases li a").first.click()
     summary = await desk.locator(".summary").inner_text()
     assert "Langue : pachto" in summary

@@ -7,28 +7,24 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page
+from playwright.async_api import Browser
 
 from bot.storage.cases import CaseStore
 from tests.clients import WebClient
 from tests.conftest import NOW
-from tests.inbox.conftest import CANNED, Recorder, case_row, new_case, organisation, worker
+from tests.inbox.conftest import (
+    CANNED,
+    Recorder,
+    case_row,
+    console_errors,
+    first_sign_in,
+    new_case,
+    organisation,
+    worker,
+)
 
 pytestmark = pytest.mark.slow
-NEW_PASSWORD = "une longue phrase de passe"
 DARI = "سلام، کارت اقامت من ختم شده است"
-
-
-async def _first_login(page: Page, email: str, one_time: str) -> None:
-    await page.get_by_label("Adresse e-mail").fill(email)
-    await page.get_by_label("Mot de passe").fill(one_time)
-    await page.get_by_role("button", name="Se connecter").click()
-    await page.get_by_text("Le mot de passe provisoire ne sert qu'une fois").wait_for()
-    await page.get_by_label("Mot de passe actuel").fill(one_time)
-    await page.get_by_label("Nouveau mot de passe (12 caractères au moins)").fill(NEW_PASSWORD)
-    await page.get_by_label("Nouveau mot de passe, une seconde fois").fill(NEW_PASSWORD)
-    await page.get_by_role("button", name="Enregistrer").click()
-    await page.get_by_text("Votre mot de passe est changé.").wait_for()
 
 
 async def test_a_caseworker_handles_a_case_in_the_browser(
@@ -45,17 +41,11 @@ async def test_a_caseworker_handles_a_case_in_the_browser(
         await tx.append_transcript(user, "in", DARI, NOW)
         await tx.append_transcript(user, "out", "Je transmets votre demande.\nMerci.", NOW)
 
-    errors: list[str] = []
     page = await browser.new_page(viewport={"width": 390, "height": 844})
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(f"{message.text} {message.location.get('url')}")
-
-    page.on("console", on_console)
+    errors = console_errors(page)
     await page.goto(str(client.make_url("/inbox/")))
     assert "/inbox/login" in page.url
-    await _first_login(page, "anne@example.org", one_time)
+    await first_sign_in(page, "anne@example.org", one_time)
 
     await page.screenshot(path=str(tmp_path / "inbox-list.png"), full_page=True)
     links = page.locator("ol.cases li a")

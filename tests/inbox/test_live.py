@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from playwright.async_api import Browser, ConsoleMessage
+from playwright.async_api import Browser
 
 from bot.clock import ManualClock
 from bot.inbox import inbox_routes
@@ -23,9 +23,11 @@ from tests.inbox.conftest import (
     CANNED,
     PASSWORD,
     Recorder,
+    console_errors,
     login,
     new_case,
     organisation,
+    sign_in,
     worker,
 )
 
@@ -46,18 +48,10 @@ async def test_new_messages_and_cases_appear_without_reloading(
         await tx.append_transcript(user, "in", "Bonjour, j'ai besoin d'aide", NOW)
         await tx.append_transcript(user, "in", "Mon API a expiré hier", NOW)
 
-    errors: list[str] = []
     page = await browser.new_page()
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    page.on("console", on_console)
+    errors = console_errors(page)
     await page.goto(str(client.make_url("/inbox/login")))
-    await page.get_by_label("Adresse e-mail").fill("anne@example.org")
-    await page.get_by_label("Mot de passe").fill(PASSWORD)
-    await page.get_by_role("button", name="Se connecter").click()
+    await sign_in(page, "anne@example.org", PASSWORD)
     assert await page.locator(".unread-count").inner_text() == "2 messages non lus"
 
     await page.locator("ol.cases li a").first.click()

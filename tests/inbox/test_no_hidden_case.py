@@ -23,9 +23,9 @@ from bot.storage.cases import CaseStore
 from bot.storage.sqlite import SQLiteStorage
 from tests.clients import WebClient
 from tests.conftest import NOW, run_command
+from tests.inbox.conftest import first_sign_in
 
 pytestmark = pytest.mark.slow
-NEW_PASSWORD = "une longue phrase de passe"
 
 
 @pytest.fixture
@@ -41,17 +41,6 @@ async def served(tmp_path: Path, caplog: pytest.LogCaptureFixture
 
 async def _tap(page: Page, index: int) -> None:
     await page.locator(".bubble.bot").last.locator("button").nth(index).click()
-
-
-async def _first_login(page: Page, email: str, one_time: str) -> None:
-    await page.get_by_label("Adresse e-mail").fill(email)
-    await page.get_by_label("Mot de passe").fill(one_time)
-    await page.get_by_role("button", name="Se connecter").click()
-    await page.get_by_label("Mot de passe actuel").fill(one_time)
-    await page.get_by_label("Nouveau mot de passe (12 caractères au moins)").fill(NEW_PASSWORD)
-    await page.get_by_label("Nouveau mot de passe, une seconde fois").fill(NEW_PASSWORD)
-    await page.get_by_role("button", name="Enregistrer").click()
-    await page.get_by_text("Votre mot de passe est changé.").wait_for()
 
 
 async def test_a_case_opened_before_any_account_is_seen_by_the_first_admin(
@@ -102,7 +91,7 @@ async def test_a_case_opened_before_any_account_is_seen_by_the_first_admin(
 
     desk = await browser.new_page(viewport={"width": 1000, "height": 800})
     await desk.goto(str(client.make_url("/inbox/")))
-    await _first_login(desk, "anne@example.org", one_time.group(1))
+    await first_sign_in(desk, "anne@example.org", one_time.group(1))
     link = desk.locator("ol.cases li a")
     assert await link.count() == 1
     assert "Demande à parler à une personne" in await link.inner_text()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from playwright.async_api import Browser, ConsoleMessage
+from playwright.async_api import Browser
 
 from bot.clock import ManualClock
 from bot.content import load_support
@@ -27,7 +27,17 @@ from bot.storage.sqlite import SQLiteStorage
 from tests.clients import WebClient
 from tests.conftest import NOW
 from tests.documents.conftest import ROOT, pdf_text
-from tests.inbox.conftest import CANNED, PASSWORD, Recorder, login, new_case, organisation, worker
+from tests.inbox.conftest import (
+    CANNED,
+    PASSWORD,
+    Recorder,
+    console_errors,
+    login,
+    new_case,
+    organisation,
+    sign_in,
+    worker,
+)
 from tests.observatory.conftest import seed
 
 PROBLEMS = {"api_expired_not_renewed": "API expirée, pas renouvelée"}
@@ -124,18 +134,10 @@ async def test_the_charts_in_chromium(observatory_client: WebClient, store: Case
                                       tmp_path: Path, browser: Browser) -> None:
     org = await organisation(store, "Cimade Nice")
     await worker(store, org, "admin@example.org", admin=True)
-    errors: list[str] = []
     page = await browser.new_page(viewport={"width": 1000, "height": 1400})
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":  # a CSP violation is reported here
-            errors.append(message.text)
-
-    page.on("console", on_console)
+    errors = console_errors(page)  # a CSP violation is reported there
     await page.goto(str(observatory_client.make_url("/inbox/login")))
-    await page.get_by_label("Adresse e-mail").fill("admin@example.org")
-    await page.get_by_label("Mot de passe").fill(PASSWORD)
-    await page.get_by_role("button", name="Se connecter").click()
+    await sign_in(page, "admin@example.org", PASSWORD)
     await page.get_by_role("link", name="Observatoire").click()
     await page.get_by_label("Période").select_option("2026-11")
     await page.get_by_role("button", name="Afficher").click()
