@@ -32,6 +32,9 @@ EVAL_SETS = (
     #: Written later by a writer who saw neither the examples nor the earlier sets, with more
     #: unrelated chat (CAF, housing, health, OFPRA...) to measure false alarms on.
     EvalSet(ROOT / "tests" / "data" / "first_contact_eval_3.jsonl", 60, 40, 3),
+    #: Written by a writer who saw neither the examples, the recogniser nor the earlier sets, as
+    #: a realistic mix: dialects, romanised Dari, Pashto and Arabic, typos, long stories.
+    EvalSet(ROOT / "tests" / "data" / "first_contact_eval_4.jsonl", 70, 50, 3),
 )
 
 
