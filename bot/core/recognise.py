@@ -14,7 +14,8 @@ error message is recognised inside a Dari sentence. A message about another offi
 everyday life (the CAF and its "APL", France Travail, a doctor, a bank: `ELSEWHERE`) that names
 nothing only ANEF has (`ANCHORS`: the API, the site's name, the préfecture, the residence
 card...) is unrelated chat, however close its words come to a report ("mon dossier CAF est
-bloqué").
+bloqué"). So is a question of information that tells nothing wrong ("where is the numéro
+étranger written?", "do I bring the old card?"), and good news ("renewed, thanks").
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ UNKNOWN = "unknown"
 GENERIC_CONCEPTS = frozenset({"work", "money", "months", "amount", "third_party", "resolved",
                               "scam_actor", "waiting", "elsewhere", "housing_benefit", "what_is",
                               "how_long", "office_hours", "eligibility", "new_one", "asylum",
-                              "passport", "relief", "step_done", "bank"})
+                              "passport", "relief", "step_done", "bank",
+                              "info_question"})
 #: Concepts that only tell good news from a report (`_good_news`), and add no feature: "got"
 #: or "finally" said nothing of which problem it is, and pulled reports towards the thanks.
 NEWS_ONLY = frozenset({"relief", "step_done"})
@@ -58,6 +60,9 @@ ANCHORS = frozenset({"api", "prefecture", "residence_card", "foreign_number", "t
 #: with a step done ("merci, mon API a été renouvelée") is news, not a report.
 TROUBLE = frozenset({"refuse", "wrong_info", "error", "closed", "not_received", "locked",
                      "short_validity", "not_shown", "scam_actor", "money", "reset"})
+#: Money asked or paid: a question about it is the timbre fiscal's or a scam's, never only
+#: a question of information.
+PAYING = frozenset({"money", "amount", "timbre"})
 _TROUBLE_WORDS = frozenset(fold(w) for w in (
     # But, however, still.
     "mais", "but", "however", "though", "pourtant", "cependant", "sauf", "except", "still",
@@ -342,6 +347,13 @@ class Recogniser:
             return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
         if _far_ahead(fold(text)) and not found & TROUBLE and not _troubled(text, words):
             # "My card expires in 8 months, too early to renew?": when, not what went wrong.
+            return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
+        if ("info_question" in found and not found & (TROUBLE | PAYING)
+                and not _troubled(text, words) and "ما" not in words):
+            # "Where is the numéro étranger written?", "do I bring the old card?": a question
+            # about a paper or a step, with nothing gone wrong. (What to pay, and how much, is
+            # a known problem of its own: the timbre fiscal. The Arabic "ما", left out of the
+            # trouble words, is "not" here: "الموقع نفسه ما بيفتح" is the site not opening.)
             return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
         if top.score < self.thresholds.accept or unrelated >= top.score:
             return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)

@@ -107,22 +107,29 @@ def test_a_greeting_does_not_hide_the_report(model: Recogniser, greeting: str, r
 FIRST_CONTACT = ROOT / "tests" / "data" / "first_contact_eval.jsonl"
 
 
-@pytest.mark.parametrize(("path", "floor", "each", "alarms"), [
-    (FIRST_CONTACT, 0.95, 0.93, 0.03),
-    (EVAL, 0.96, 0.92, 0.03),
+#: The third first-contact set: held out until session 6 tuned on its even lines, whole since
+#: session 7 (the fourth set is held out in its place).
+THIRD_SET = ROOT / "tests" / "data" / "first_contact_eval_3.jsonl"
+
+
+@pytest.mark.parametrize(("path", "half", "floor", "each", "alarms"), [
+    (FIRST_CONTACT, "dev", 0.95, 0.93, 0.03),
+    (EVAL, "dev", 0.96, 0.92, 0.03),
+    (THIRD_SET, None, 0.96, 0.95, 0.02),
 ])
 def test_quality_on_the_tuning_half_does_not_regress(model: Recogniser, content: Content,
-                                                     path: object, floor: float, each: float,
+                                                     path: object, half: str | None,
+                                                     floor: float, each: float,
                                                      alarms: float) -> None:
-    # The examples, concepts and thresholds were tuned on these even lines (the dev half):
-    # a floor just under what they reach, so that a change that loses recognition fails.
-    # (First messages as people write them: greetings, typos, romanised Dari, Pashto and
-    # Arabic, pasted French; the honest figures are the odd lines', printed by
-    # `python -m bot classify --eval FILE --half test`.)
+    # The examples, concepts and thresholds were tuned on these lines (the dev halves, the
+    # whole third set): a floor just under what they reach, so that a change that loses
+    # recognition fails. (First messages as people write them: greetings, typos, romanised
+    # Dari, Pashto and Arabic, pasted French; the honest figures are the held-out sets',
+    # printed by `python -m bot classify --eval FILE [--half test]`.)
     from pathlib import Path
 
     assert isinstance(path, Path)
-    result = evaluate(model, path, "dev", content.commands).report()
+    result = evaluate(model, path, half, content.commands).report()
     languages = result["languages"]
     assert languages["all"]["top1"] >= floor, languages
     assert all(row["top1"] >= each for row in languages.values()), languages
@@ -449,4 +456,46 @@ def test_an_end_months_ahead_is_no_problem_yet(model: Recogniser, text: str,
     ("da sherkat kar mekhayom, che kar konom?", UNKNOWN),
 ])
 def test_romanised_refusals(model: Recogniser, text: str, error: str) -> None:
+    assert model.recognise(text).error == error
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    # Where a number is written, what to bring, whether two things are the same, whether one
+    # may work: questions in the procedure's words, with nothing wrong told.
+    ("le numéro étranger, il est écrit où sur le récépissé ?", UNKNOWN),
+    ("where is the foreigner number printed on the résident card?", UNKNOWN),
+    ("د API شمېره په کوم ځای کې لیکل شوې ده؟", UNKNOWN),
+    ("برای گرفتن کارت اقامت به préfecture چی چیزا ره با خود ببرم؟", UNKNOWN),
+    ("رايح آخد الكرت من البريفكتور، شو لازم اجيب معي؟", UNKNOWN),
+    ("est-ce que l'ANEF c'est la même chose que la préfecture ?", UNKNOWN),
+    ("ANEF والبريفكتور، شو الفرق بينهم؟", UNKNOWN),
+    ("can I work with the API while I wait for my card?", UNKNOWN),
+    # The same words with a trouble, or with a price, are reports.
+    ("le site dit que mon numéro étranger n'est pas reconnu, il est écrit où exactement ?",
+     "account_creation_blocked"),
+    ("la préfecture dit d'apporter un timbre fiscal, c'est combien ?", "fee_payment_question"),
+    ("I have to bring my API to the new job but the boss refuses it",
+     "api_refused_by_third_party"),
+    ("الموقع ما بيفتح من امبارح", "technical_error"),
+])
+def test_questions_of_information_with_the_procedures_words(model: Recogniser, text: str,
+                                                            error: str) -> None:
+    assert model.recognise(text).error == error
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    # With the API in hand, what does not come is the card: the application is stuck.
+    ("j'ai l'API depuis 9 mois mais toujours pas de carte", "application_stuck"),
+    ("API لرم خو کارت مې لا نه دی راغلی، لس میاشتې کیږي", "application_stuck"),
+    # A void API ("باطل"), a Darija refusal, the site sending one back to the first page.
+    ("زما API باطل شو او نوی یې نه دی راکړی", "api_expired_not_renewed"),
+    ("sharika rfdat l'API, bghaw titre de séjour", "api_refused_by_third_party"),
+    ("lma bdkhol l compte kayrj3ni l page lowla", "login_loop"),
+    ("الطلب ديالي تسد و ما عرفتش علاش", "application_closed"),
+    # Sleeping outside, the 115, a scholarship: not ANEF (and not a stuck application).
+    ("j'appelle le 115 tous les soirs, aucune place pour nous", UNKNOWN),
+    ("زما زوی د پوهنتون لپاره بورس غواړي، چېرته ولاړ شي؟", UNKNOWN),
+])
+def test_the_card_after_the_api_and_other_telling_words(model: Recogniser, text: str,
+                                                        error: str) -> None:
     assert model.recognise(text).error == error
