@@ -374,6 +374,13 @@ class Recogniser:
         return bool(found - GENERIC_CONCEPTS) or any(
             w in _PROCEDURE_WORDS for w in _WORD.findall(courtesy.strip(fold(text))))
 
+    def about_elsewhere(self, text: str) -> bool:
+        """Whether a message is about another office or everyday life (the CAF, the 115, a
+        doctor, school...) and names nothing of ANEF: "j'appelle le 115, on dort dehors" is,
+        "I need help" is not (it tells nothing yet)."""
+        words = words_of(text)
+        return _elsewhere(words, self.lexicon.concepts(words))
+
     def needs_choice(self, recognition: Recognition) -> bool:
         """True when the user should pick among the best candidates rather than confirm one."""
         if not recognition.known:

@@ -175,6 +175,11 @@ class Reader:
         if found is None or small_talk(text) is not None or not (
                 found.known or self.near_a_problem(found)
                 or (self.recogniser is not None and self.recogniser.about_the_procedure(text))):
+            if self.recogniser is not None and self.recogniser.about_elsewhere(text):
+                # About something else (the 115, a doctor, school): the greeting answers it
+                # too, not only the language.
+                ctx.emit(InputRejected("off_topic"))
+                ctx.off_topic = True
             if ctx.session.locale is not None and locale != ctx.session.locale:
                 # The app's language was guessed, the words say another: greet in theirs.
                 set_locale(ctx, locale)

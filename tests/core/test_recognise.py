@@ -499,3 +499,14 @@ def test_questions_of_information_with_the_procedures_words(model: Recogniser, t
 def test_the_card_after_the_api_and_other_telling_words(model: Recogniser, text: str,
                                                         error: str) -> None:
     assert model.recognise(text).error == error
+
+
+@pytest.mark.parametrize(("text", "elsewhere"), [
+    ("j'appelle le 115 depuis ce matin, on dort dehors avec mon fils", True),
+    ("ابني بدو يسجل بالمدرسة وما لقيت مكان", True),
+    ("مرحبا، أريد مساعدة", False),  # tells nothing yet: greeted, not turned away
+    ("الكاف رفضت الـ API تبعي", False),  # another office, but about the API
+])
+def test_what_is_about_another_office_or_everyday_life(model: Recogniser, text: str,
+                                                      elsewhere: bool) -> None:
+    assert model.about_elsewhere(text) is elsewhere

@@ -18,6 +18,11 @@ def locale_guessed(ctx: TurnContext, _: str | None) -> bool:
     return ctx.guessed_locale is not None
 
 
+@REGISTRY.condition("first_words_off_topic")
+def first_words_off_topic(ctx: TurnContext, _: str | None) -> bool:
+    return ctx.off_topic
+
+
 @REGISTRY.condition("has_locale")
 def has_locale(ctx: TurnContext, _: str | None) -> bool:
     return ctx.session.locale is not None

@@ -46,6 +46,9 @@ class TurnContext:
     quiet: bool = False  # entering a state without saying it (a command already answered it)
     #: The language was guessed from the words of this turn: its answer offers to change it.
     offer_language: bool = False
+    #: The first words were about something else than ANEF (the 115, a doctor...): the
+    #: greeting answers them too (a person of the association can help), so none is dropped.
+    off_topic: bool = False
     hops: int = 0
     ended: bool = False
     today: date | None = None  # the date where the association is (set by the engine)
