@@ -41,7 +41,8 @@ GENERIC_CONCEPTS = frozenset({"work", "money", "months", "amount", "third_party"
                               "scam_actor", "waiting", "elsewhere", "housing_benefit", "what_is",
                               "how_long", "office_hours", "eligibility", "new_one", "asylum",
                               "passport", "relief", "step_done", "bank",
-                              "info_question"})
+                              "info_question", "stateless", "civic_exam", "lost_card",
+                              "travel", "postal_address"})
 #: Concepts that only tell good news from a report (`_good_news`), and add no feature: "got"
 #: or "finally" said nothing of which problem it is, and pulled reports towards the thanks.
 NEWS_ONLY = frozenset({"relief", "step_done"})
@@ -50,11 +51,11 @@ NEWS_ONLY = frozenset({"relief", "step_done"})
 #: ask the assistant about them in the words of a report ("mon dossier CAF est bloqué", "the
 #: bank wants documents to open an account"); without an anchor of ANEF such a message is not
 #: a report.
-ELSEWHERE = frozenset({"elsewhere", "housing_benefit", "asylum", "bank"})
+ELSEWHERE = frozenset({"elsewhere", "housing_benefit", "asylum", "bank", "travel"})
 #: What only the ANEF procedure has: the API, the site's name, the préfecture, the residence
 #: card, the foreigner number, the timbre fiscal, the API's length, a file sent to the site.
 ANCHORS = frozenset({"api", "prefecture", "residence_card", "foreign_number", "timbre",
-                     "file_upload", "short_validity"})
+                     "file_upload", "short_validity", "travel_document"})
 #: What tells a problem in a message that also tells good news: "renewed, but the name is
 #: wrong", "I got an appointment but it was cancelled". Without any of them, thanks or relief
 #: with a step done ("merci, mon API a été renouvelée") is news, not a report.
@@ -78,6 +79,7 @@ _TROUBLE_WORDS = frozenset(fold(w) for w in (
     # A problem, named as such.
     "probleme", "problem", "souci", "issue", "مشکل", "مشكلة", "مشكله", "ستونزه", "ستونزې",
     "mushkil", "moshkel", "mochkil"))
+_NOT_PREFIX = fold("نمی")
 _BUT_PREFIXES = tuple(fold(w) for w in ("لكن", "ولكن"))
 #: Beside the asylum procedure, what is ANEF's: creating an account on a site.
 AFTER_ASYLUM = (frozenset({"create", "site"}), frozenset({"create", "account"}))
@@ -431,11 +433,26 @@ def _good_news(text: str, words: Sequence[str], found: set[str]) -> bool:
     return not _troubled(text, words)
 
 
+#: "Without a problem" tells none: "الحمدلله خلصت الطلب من دون مشاكل" is good news.
+_NO_TROUBLE = re.compile("|".join(rf"\b{re.escape(fold(p))}\b" for p in (
+    "sans probleme", "sans problemes", "sans souci", "sans soucis", "without problem",
+    "without any problem", "without problems", "no problem", "pas de probleme",
+    "بدون مشکل", "بی مشکل", "بې ستونزې", "بی ستونزی", "بې له ستونزې", "من دون مشاكل",
+    "من دون مشكلة", "بدون مشاكل", "بدون مشكلة", "بلا مشاكل", "bila machakil")))
+
+
 def _troubled(text: str, words: Sequence[str]) -> bool:
-    """Whether a message says "but", "not" or "a problem" (`_TROUBLE_WORDS`)."""
-    every = set(words) | set(_WORD.findall(fold(text)))
+    """Whether a message says "but", "not" or "a problem" (`_TROUBLE_WORDS`), other than in
+    "without a problem"."""
+    folded = fold(text)
+    if _NO_TROUBLE.search(folded):
+        folded = _NO_TROUBLE.sub(" ", folded)
+        words = _WORD.findall(folded)
+    every = set(words) | set(_WORD.findall(folded))
     # Arabic writes "but" with its pronoun or "and" on it: "لكنهم", "ولكن".
-    return bool(every & _TROUBLE_WORDS or any(w.startswith(_BUT_PREFIXES) for w in every))
+    return bool(every & _TROUBLE_WORDS or any(w.startswith(_BUT_PREFIXES) for w in every)
+                # Dari writes "not" onto the verb: "نمیره", "نمیشه", "نمیتانم".
+                or any(w.startswith(_NOT_PREFIX) and len(w) > 4 for w in every))
 
 
 #: A card or API that ends this many months ahead, or more, is no problem yet: a renewal is
