@@ -46,6 +46,10 @@ GENERIC_CONCEPTS = frozenset({"work", "money", "months", "amount", "third_party"
 #: Concepts that only tell good news from a report (`_good_news`), and add no feature: "got"
 #: or "finally" said nothing of which problem it is, and pulled reports towards the thanks.
 NEWS_ONLY = frozenset({"relief", "step_done"})
+#: Concepts that only drive a rule and add no feature: good news, and a question of
+#: information ("where is it written?", "can I work?"), whose words pulled reports that ask
+#: the same ("the API does not say I can work") towards the unrelated examples.
+RULE_ONLY = NEWS_ONLY | {"info_question"}
 #: Other offices and everyday life: the CAF and its housing benefit (the "APL", spelled like
 #: the API), France Travail, OFII, asylum (OFPRA, the CNDA), a doctor, school, a bank. People
 #: ask the assistant about them in the words of a report ("mon dossier CAF est bloqué", "the
@@ -247,7 +251,7 @@ def features(text: str, lexicon: Lexicon = EMPTY_LEXICON) -> dict[str, float]:
             for i in range(len(padded) - n + 1):
                 counts[padded[i:i + n]] += 1.0
     out = {k: 1.0 + math.log(v) for k, v in counts.items()}
-    concepts = sorted(lexicon.concepts(words) - NEWS_ONLY)
+    concepts = sorted(lexicon.concepts(words) - RULE_ONLY)
     for concept in concepts:
         out["c:" + concept] = lexicon.weight
     # Two concepts named together tell problems apart that share each one: the API with
