@@ -14,8 +14,9 @@ error message is recognised inside a Dari sentence. A message about another offi
 everyday life (the CAF and its "APL", France Travail, a doctor, a bank: `ELSEWHERE`) that names
 nothing only ANEF has (`ANCHORS`: the API, the site's name, the préfecture, the residence
 card...) is unrelated chat, however close its words come to a report ("mon dossier CAF est
-bloqué"). So is a question of information that tells nothing wrong ("where is the numéro
-étranger written?", "do I bring the old card?"), and good news ("renewed, thanks").
+bloqué"). So is a question that tells nothing wrong ("where is the numéro étranger written?",
+"can I register at France Travail with the API?": no trouble, no end, no wait, no detail to
+change), and good news ("renewed, thanks").
 """
 
 from __future__ import annotations
@@ -65,6 +66,11 @@ ANCHORS = frozenset({"api", "prefecture", "residence_card", "foreign_number", "t
 #: with a step done ("merci, mon API a été renouvelée") is news, not a report.
 TROUBLE = frozenset({"refuse", "wrong_info", "error", "closed", "not_received", "locked",
                      "short_validity", "not_shown", "scam_actor", "money", "reset"})
+#: What tells of a problem in a question besides `TROUBLE`: an end, a wait, months gone by,
+#: the account's e-mail or phone to change, a request already in progress, a file sent.
+SIGNS = frozenset({"expired", "waiting", "months", "not_received", "locked", "reset",
+                   "change", "contact", "phone", "email", "in_progress", "file_upload",
+                   "full", "error"})
 #: Money asked or paid: a question about it is the timbre fiscal's or a scam's, never only
 #: a question of information.
 PAYING = frozenset({"money", "amount", "timbre"})
@@ -361,6 +367,11 @@ class Recogniser:
             # a known problem of its own: the timbre fiscal. The Arabic "ما", left out of the
             # trouble words, is "not" here: "الموقع نفسه ما بيفتح" is the site not opening.)
             return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
+        if (_asks(text) and not found & (TROUBLE | PAYING | SIGNS)
+                and not _troubled(text, words) and "ما" not in words):
+            # A question that names nothing gone wrong: "can I register at France Travail
+            # with the API?", "what does 'attestation de dépôt' mean?".
+            return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
         if top.score < self.thresholds.accept or unrelated >= top.score:
             return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
         if len(words) < 2 and not found - GENERIC_CONCEPTS - ANCHORS:
@@ -443,6 +454,11 @@ _NO_TROUBLE = re.compile("|".join(rf"\b{re.escape(fold(p))}\b" for p in (
     "without any problem", "without problems", "no problem", "pas de probleme",
     "بدون مشکل", "بی مشکل", "بې ستونزې", "بی ستونزی", "بې له ستونزې", "من دون مشاكل",
     "من دون مشكلة", "بدون مشاكل", "بدون مشكلة", "بلا مشاكل", "bila machakil")))
+
+
+def _asks(text: str) -> bool:
+    """Whether a message is a question (its question mark, Latin or Arabic)."""
+    return "?" in text or "؟" in text
 
 
 def _troubled(text: str, words: Sequence[str]) -> bool:

@@ -112,13 +112,16 @@ FIRST_CONTACT = ROOT / "tests" / "data" / "first_contact_eval.jsonl"
 THIRD_SET = ROOT / "tests" / "data" / "first_contact_eval_3.jsonl"
 #: Written for tuning in session 7 by a writer who saw neither the recogniser nor its examples.
 SECOND_DEV = ROOT / "tests" / "data" / "recognise_dev_2.jsonl"
+#: The same, heavier on unrelated questions in the procedure's words (session 7).
+THIRD_DEV = ROOT / "tests" / "data" / "recognise_dev_3.jsonl"
 
 
 @pytest.mark.parametrize(("path", "half", "floor", "each", "alarms"), [
     (FIRST_CONTACT, "dev", 0.95, 0.93, 0.03),
     (EVAL, "dev", 0.96, 0.92, 0.03),
     (THIRD_SET, None, 0.96, 0.95, 0.02),
-    (SECOND_DEV, None, 0.95, 0.91, 0.03),
+    (SECOND_DEV, None, 0.95, 0.92, 0.02),
+    (THIRD_DEV, None, 0.92, 0.89, 0.05),
 ])
 def test_quality_on_the_tuning_half_does_not_regress(model: Recogniser, content: Content,
                                                      path: object, half: str | None,
@@ -535,4 +538,25 @@ def test_what_is_about_another_office_or_everyday_life(model: Recogniser, text: 
      "contact_details_change"),
 ])
 def test_news_journeys_and_lifes_questions(model: Recogniser, text: str, error: str) -> None:
+    assert model.recognise(text).error == error
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    # A question that names nothing gone wrong is no report, whatever ANEF words it uses.
+    ("i have API now, can i register at France Travail with it?", UNKNOWN),
+    ("what does \"attestation de dépôt\" mean?", UNKNOWN),
+    ("با API میتانم به آلمان برم خانه خواهرم؟", UNKNOWN),
+    ("نن مې API واخیسته، کارت به کله راشي؟", UNKNOWN),
+    ("الانيف ده موقع الحكومة الرسمي ولا موقع خاص؟", UNKNOWN),
+    # A question with an end, a wait, a detail to change, a full calendar or a fault named
+    # is still a report.
+    ("mon API a expiré hier, je fais quoi ?", "api_expired_not_renewed"),
+    ("comment changer mon numéro de téléphone sur mon compte ANEF ?", "contact_details_change"),
+    ("how to get rendez-vous? prefecture calendar always full", "appointment_unavailable"),
+    ("anef is down?", "technical_error"),
+    ("انف وايي مالیاتي ټکټ واخله، دا عادي ده؟", "fee_payment_question"),
+    ("صارلي ٨ شهور ناطر الكرت، لإيمتى لازم استنى؟", "application_stuck"),
+])
+def test_questions_name_a_problem_only_with_a_sign_of_one(model: Recogniser, text: str,
+                                                          error: str) -> None:
     assert model.recognise(text).error == error
