@@ -36,6 +36,9 @@ EVAL_SETS = (
     #: Written by a writer who saw neither the examples, the recogniser nor the earlier sets, as
     #: a realistic mix: dialects, romanised Dari, Pashto and Arabic, typos, long stories.
     EvalSet(ROOT / "tests" / "data" / "first_contact_eval_4.jsonl", 70, 50, 3),
+    #: Written last by a writer who saw neither the examples, the recogniser nor any other set,
+    #: each language on its own (its own people and details), as the final untouched measure.
+    EvalSet(ROOT / "tests" / "data" / "first_contact_eval_5.jsonl", 65, 50, 3),
 )
 
 
