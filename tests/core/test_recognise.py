@@ -560,3 +560,18 @@ def test_news_journeys_and_lifes_questions(model: Recogniser, text: str, error: 
 def test_questions_name_a_problem_only_with_a_sign_of_one(model: Recogniser, text: str,
                                                           error: str) -> None:
     assert model.recognise(text).error == error
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    # An agency asking money to fill in or speed up the file is the scam safety.yaml names.
+    ("une agence me demande 300€ pour remplir mon dossier anef et l'accélérer, je dois payer ?",
+     "scam_payment_request"),
+    # The old card handed back, which the site still counts as held: the renewal is blocked.
+    ("کارت کهنه خود را به پریفکتور تسلیم کدم ولی سایت میگه هنوز پیش تو است و نمیمانه تمدید کنم",
+     "request_blocked_existing"),
+    # "I got the API" is news, not the API in hand while the card does not come.
+    ("API دارم ولی کارت نمیایه، یک سال شد انتظار میکشم", "application_stuck"),
+])
+def test_agencies_cards_handed_back_and_the_api_in_hand(model: Recogniser, text: str,
+                                                        error: str) -> None:
+    assert model.recognise(text).error == error
