@@ -36,6 +36,10 @@ from bot.core import courtesy
 from bot.core.text import fold
 
 UNKNOWN = "unknown"
+#: Why a message that names ANEF's words is no report (`Recognition.why`): good news, or a
+#: question that tells nothing wrong. The conversation answers each in its own way.
+NEWS = "news"
+QUESTION = "question"
 #: Concepts of everyday life as much as of the procedure (work, money, months, the CAF...):
 #: alone, they do not make a message about ANEF.
 GENERIC_CONCEPTS = frozenset({"work", "money", "months", "amount", "third_party", "resolved",
@@ -126,6 +130,8 @@ class Recognition:
     candidates: tuple[Candidate, ...]  # the best three problems, best first
     #: How close the report is to the examples of unrelated chat (the `unknown` class).
     unrelated: float = 0.0
+    #: For `unknown`: `NEWS` or `QUESTION` when that is why it is no report, else "".
+    why: str = ""
 
     @property
     def known(self) -> bool:
@@ -356,7 +362,7 @@ class Recogniser:
                                           and len(w) > 3]) & (NEWS_ONLY | {"resolved"})
         if _good_news(text, words, found | unjoined):
             # "Thanks, my API was renewed": the problem it names is over.
-            return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
+            return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated, NEWS)
         if _far_ahead(fold(text)) and not found & TROUBLE and not _troubled(text, words):
             # "My card expires in 8 months, too early to renew?": when, not what went wrong.
             return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
@@ -366,12 +372,14 @@ class Recogniser:
             # about a paper or a step, with nothing gone wrong. (What to pay, and how much, is
             # a known problem of its own: the timbre fiscal. The Arabic "ما", left out of the
             # trouble words, is "not" here: "الموقع نفسه ما بيفتح" is the site not opening.)
-            return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
+            return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated,
+                               QUESTION)
         if (_asks(text) and not found & (TROUBLE | PAYING | SIGNS)
                 and not _troubled(text, words) and "ما" not in words):
             # A question that names nothing gone wrong: "can I register at France Travail
             # with the API?", "what does 'attestation de dépôt' mean?".
-            return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
+            return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated,
+                               QUESTION)
         if top.score < self.thresholds.accept or unrelated >= top.score:
             return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
         if len(words) < 2 and not found - GENERIC_CONCEPTS - ANCHORS:

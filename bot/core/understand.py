@@ -24,7 +24,7 @@ from bot.core.guards.secrets import looks_like_secret
 from bot.core.langdetect import language_named
 from bot.core.model import Choice
 from bot.core.navigate import HOME, ONBOARDING_DUE, START, Navigator
-from bot.core.recognise import Recogniser, Recognition
+from bot.core.recognise import NEWS, QUESTION, Recogniser, Recognition
 from bot.core.speak import Speaker
 from bot.core.text import LONG_MESSAGE, ascii_digits, fold, is_only_symbols
 
@@ -115,7 +115,14 @@ class Reader:
               or ctx.session.locale is None or content_words(text) < 2):
             # A word or a number that is no button: too little to guess a problem from.
             self.speaker.reject(ctx, "not_understood", "system.not_understood")
-        elif self.near_a_problem(found := self.recogniser.recognise(text)):
+        elif (found := self.recogniser.recognise(text)).why == NEWS:
+            # "Merci, la préfecture m'a donné ma carte": glad, not "describe your problem".
+            self.speaker.reject(ctx, "good_news", "system.good_news")
+        elif found.why == QUESTION and not self.recogniser.about_elsewhere(text):
+            # A question of the procedure that no guide answers here: a person can; a
+            # problem behind it can still be told.
+            self.speaker.reject(ctx, "question", "system.question_unanswered")
+        elif self.near_a_problem(found):
             ctx.emit(InputRejected("closest"))
             ctx.session = ctx.session.with_scratch(
                 diagnosis="", candidates=",".join(c.error for c in found.candidates),

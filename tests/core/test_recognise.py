@@ -8,7 +8,15 @@ import pytest
 
 from bot.classify import evaluate
 from bot.content import Content, build_recogniser
-from bot.core.recognise import NEIGHBOURS_SHARE, UNKNOWN, Recogniser, features, words_of
+from bot.core.recognise import (
+    NEIGHBOURS_SHARE,
+    NEWS,
+    QUESTION,
+    UNKNOWN,
+    Recogniser,
+    features,
+    words_of,
+)
 from bot.settings import ROOT
 
 EVAL = ROOT / "tests" / "data" / "errors_eval.jsonl"
@@ -575,3 +583,15 @@ def test_questions_name_a_problem_only_with_a_sign_of_one(model: Recogniser, tex
 def test_agencies_cards_handed_back_and_the_api_in_hand(model: Recogniser, text: str,
                                                         error: str) -> None:
     assert model.recognise(text).error == error
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("merci, la préfecture m'a donné ma carte aujourd'hui", NEWS),
+    ("i have API now, can i register at France Travail with it?", QUESTION),
+    ("le numéro étranger, il est écrit où sur le récépissé ?", QUESTION),
+    ("c'est quoi la météo demain", ""),  # unrelated: neither news nor a question of ANEF
+    ("mon API a expiré et je n'ai rien reçu", ""),  # a report
+])
+def test_why_a_message_is_no_report(model: Recogniser, text: str, why: str) -> None:
+    # The conversation answers news with gladness and a question with a person (/human).
+    assert model.recognise(text).why == why
