@@ -21,8 +21,9 @@ def classify(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
 def test_json_output_follows_the_contract() -> None:
     result = classify("--json", "mon API a expiré et rien de nouveau")
     data = json.loads(result.stdout)
-    assert set(data) == {"error", "score", "candidates"}
+    assert set(data) == {"error", "score", "candidates", "why"}
     assert data["error"] == "api_expired_not_renewed"
+    assert data["why"] == ""
     assert 0 <= data["score"] <= 1
     assert len(data["candidates"]) <= 3
     assert set(data["candidates"][0]) == {"error", "score"}
@@ -31,6 +32,11 @@ def test_json_output_follows_the_contract() -> None:
 def test_stdin_and_unknown() -> None:
     data = json.loads(classify("--json", "-", stdin="bonjour, merci !").stdout)
     assert data["error"] == "unknown"
+
+
+def test_why_a_question_is_no_report() -> None:
+    data = json.loads(classify("--json", "can I register at France Travail with my API?").stdout)
+    assert (data["error"], data["why"]) == ("unknown", "question")
 
 
 def test_an_image(tmp_path: Path) -> None:

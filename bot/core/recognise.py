@@ -140,7 +140,7 @@ class Recognition:
     def as_json(self) -> dict[str, object]:
         return {"error": self.error, "score": round(self.score, 3),
                 "candidates": [{"error": c.error, "score": round(c.score, 3)}
-                               for c in self.candidates]}
+                               for c in self.candidates], "why": self.why}
 
 
 @dataclass(frozen=True)
