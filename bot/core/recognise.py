@@ -46,7 +46,7 @@ GENERIC_CONCEPTS = frozenset({"work", "money", "months", "amount", "third_party"
                               "scam_actor", "waiting", "elsewhere", "housing_benefit", "what_is",
                               "how_long", "office_hours", "eligibility", "new_one", "asylum",
                               "passport", "relief", "step_done", "bank",
-                              "info_question", "stateless", "civic_exam", "lost_card",
+                              "info_question", "civic_exam", "lost_card",
                               "travel", "postal_address"})
 #: Concepts that only tell good news from a report (`_good_news`), and add no feature: "got"
 #: or "finally" said nothing of which problem it is, and pulled reports towards the thanks.
@@ -398,6 +398,10 @@ class Recogniser:
             return False
         return bool(found - GENERIC_CONCEPTS) or any(
             w in _PROCEDURE_WORDS for w in _WORD.findall(courtesy.strip(fold(text))))
+
+    def names(self, text: str, concept: str) -> bool:
+        """Whether a message names a concept of knowledge/concepts.yaml ("stateless")."""
+        return concept in self.lexicon.concepts(words_of(text))
 
     def about_elsewhere(self, text: str) -> bool:
         """Whether a message is about another office or everyday life (the CAF, the 115, a

@@ -32,6 +32,9 @@ CONFIRM_PROBLEM = Target("errors", "confirm")  # a problem recognised anywhere i
 DESCRIBE = Target("errors", "describe")  # a screenshot that names no known problem
 CHOOSE = Target("errors", "choose")  # two problems are close: the user picks
 CLOSEST = Target("errors", "closest")  # nothing recognised: "is it one of these?"
+#: A stateless person's first card is asked at the préfecture, not on ANEF (ANEF.md 7bis):
+#: what the first-card guide says to them, with a person.
+STATELESS = Target("first_card", "card_stateless")
 PICKER = Target("onboarding", "choose_language")
 #: "I will write to you in Dari: continue / change": a language guessed, not yet confirmed.
 GUESSED = Target("onboarding", "confirm_language")
@@ -40,7 +43,7 @@ CHANGE_LANGUAGE = "language"
 #: The locale an app's language code suggests (Afghans' phones say "fa" for Dari).
 APP_LANGUAGES = {"fa": "fa_AF", "prs": "fa_AF", "ps": "ps", "ar": "ar", "fr": "fr", "en": "en"}
 #: States the engine itself jumps to, beside those the commands name.
-ENTRY_POINTS = (HOME, START, CONFIRM_PROBLEM, DESCRIBE, CHOOSE, CLOSEST, PICKER)
+ENTRY_POINTS = (HOME, START, CONFIRM_PROBLEM, DESCRIBE, CHOOSE, CLOSEST, PICKER, STATELESS)
 #: Texts of first contact and of messages not recognised: needed with a recogniser.
 UNDERSTANDING_TEXTS = (
     "system.greeting_reply",
@@ -115,6 +118,13 @@ class Reader:
               or ctx.session.locale is None or content_words(text) < 2):
             # A word or a number that is no button: too little to guess a problem from.
             self.speaker.reject(ctx, "not_understood", "system.not_understood")
+        elif (self.recogniser.names(text, "stateless") and STATELESS.flow in self.flows
+              and not (found := self.recogniser.recognise(text)).known):
+            # "Je suis apatride, je demande ma carte où ?": the guide's answer for them.
+            ctx.emit(InputRejected("stateless"))
+            ctx.session = ctx.session.evolve(
+                resume=(ctx.session.flow, ctx.session.state) if resume else None)
+            self.navigator.jump(ctx, STATELESS)
         elif (found := self.recogniser.recognise(text)).why == NEWS:
             # "Merci, la préfecture m'a donné ma carte": glad, not "describe your problem".
             self.speaker.reject(ctx, "good_news", "system.good_news")
