@@ -564,6 +564,11 @@ def test_news_journeys_and_lifes_questions(model: Recogniser, text: str, error: 
     ("anef is down?", "technical_error"),
     ("انف وايي مالیاتي ټکټ واخله، دا عادي ده؟", "fee_payment_question"),
     ("صارلي ٨ شهور ناطر الكرت، لإيمتى لازم استنى؟", "application_stuck"),
+    # A French screen wording pasted with a question mark is still that screen's problem.
+    ("il me met « Nous ne sommes pas en mesure de traiter votre demande » ?",
+     "appointment_unavailable"),
+    ("Mot de passe oublié. Un message a été envoyé à l'adresse électronique correspondant à "
+     "l'identifiant saisi, je fais quoi ?", "login_loop"),
 ])
 def test_questions_name_a_problem_only_with_a_sign_of_one(model: Recogniser, text: str,
                                                           error: str) -> None:
