@@ -366,18 +366,9 @@ class Recogniser:
         if _far_ahead(fold(text)) and not found & TROUBLE and not _troubled(text, words):
             # "My card expires in 8 months, too early to renew?": when, not what went wrong.
             return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated)
-        if ("info_question" in found and not found & (TROUBLE | PAYING)
-                and not _troubled(text, words) and "ما" not in words):
-            # "Where is the numéro étranger written?", "do I bring the old card?": a question
-            # about a paper or a step, with nothing gone wrong. (What to pay, and how much, is
-            # a known problem of its own: the timbre fiscal. The Arabic "ما", left out of the
-            # trouble words, is "not" here: "الموقع نفسه ما بيفتح" is the site not opening.)
-            return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated,
-                               QUESTION)
-        if (_asks(text) and not found & (TROUBLE | PAYING | SIGNS)
-                and not _troubled(text, words) and "ما" not in words):
-            # A question that names nothing gone wrong: "can I register at France Travail
-            # with the API?", "what does 'attestation de dépôt' mean?".
+        if _only_asks(text, words, found):
+            # "Where is the numéro étranger written?", "can I register at France Travail
+            # with the API?": a question, with nothing gone wrong.
             return Recognition(UNKNOWN, max(unrelated, top.score), candidates, unrelated,
                                QUESTION)
         if top.score < self.thresholds.accept or unrelated >= top.score:
@@ -468,9 +459,17 @@ _NO_TROUBLE = re.compile("|".join(rf"\b{re.escape(fold(p))}\b" for p in (
     "من دون مشكلة", "بدون مشاكل", "بدون مشكلة", "بلا مشاكل", "bila machakil")))
 
 
-def _asks(text: str) -> bool:
-    """Whether a message is a question (its question mark, Latin or Arabic)."""
-    return "?" in text or "؟" in text
+def _only_asks(text: str, words: Sequence[str], found: set[str]) -> bool:
+    """Whether a message asks something and tells nothing wrong: a question of information
+    ("where is it written?", "do I bring the old card?", even without a question mark), or
+    any question (its mark, Latin or Arabic) that names no sign of a problem (`SIGNS`). What
+    to pay, and how much, is a known problem of its own (the timbre fiscal, a scam). The
+    Arabic "ما", left out of the trouble words, is "not" here: "الموقع نفسه ما بيفتح" is the
+    site not opening."""
+    if found & (TROUBLE | PAYING) or "ما" in words or _troubled(text, words):
+        return False
+    asks = "?" in text or "؟" in text
+    return "info_question" in found or (asks and not found & SIGNS)
 
 
 def _troubled(text: str, words: Sequence[str]) -> bool:

@@ -119,7 +119,7 @@ class Reader:
             # A word or a number that is no button: too little to guess a problem from.
             self.speaker.reject(ctx, "not_understood", "system.not_understood")
         elif (self.recogniser.names(text, "stateless") and STATELESS.flow in self.flows
-              and not (found := self.recogniser.recognise(text)).known):
+              and not self.recogniser.recognise(text).known):
             # "Je suis apatride, je demande ma carte où ?": the guide's answer for them.
             ctx.emit(InputRejected("stateless"))
             ctx.session = ctx.session.evolve(
